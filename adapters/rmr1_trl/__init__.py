@@ -1,0 +1,1 @@
+"""TRL adapter for rmr1-plugin."""

@@ -1,0 +1,1 @@
+"""verl adapter for rmr1-plugin."""

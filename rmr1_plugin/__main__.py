@@ -1,0 +1,5 @@
+import sys
+
+from rmr1_plugin.cli import main
+
+sys.exit(main())
