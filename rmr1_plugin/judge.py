@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rmr1_plugin.backends.base import Backend, Conversation, Generation, GenerationSettings, run_sync
 from rmr1_plugin.cache import GenerationCache, generation_key
@@ -205,8 +205,8 @@ class Judge:
                  verifier: Verifier | None | Literal[False] = None):
         self.backend = backend
         self.config = config or JudgeConfig()
-        self.cache = GenerationCache() if cache is None else (cache or None)
-        self.verifier = default_verifier() if verifier is None else (verifier or None)
+        self.cache = GenerationCache() if cache is None else None if cache is False else cache
+        self.verifier = default_verifier() if verifier is None else None if verifier is False else verifier
         self.stats = JudgeStats()
 
     # --- pairs ---------------------------------------------------------------------------
@@ -307,9 +307,12 @@ class Judge:
                 judgment = Judgment(error="empty")
                 errors.append(f"backend error: {generation.error}")
             else:
-                judgment = parse_verdict(generation.text, truncated=generation.finish_reason == "length")
+                cut = generation.finish_reason == "length"
+                judgment = parse_verdict(generation.text, truncated=cut)
                 if judgment.winner is None:
-                    errors.append(judgment.error or "no_verdict")
+                    # A judgment cut off at the length limit is "no verdict", never a loss.
+                    errors.append(f"truncated at max_new_tokens={request.settings.max_new_tokens}" if cut
+                                  else judgment.error or "no_verdict")
             judgments.append(judgment)
             texts.append(generation.text)
             swapped.append(request.swapped)
@@ -475,8 +478,12 @@ def _as_pair(pair: JudgePair | dict[str, Any], index: int) -> JudgePair:
     if isinstance(pair, dict):
         try:
             return JudgePair(**pair)
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"pair {index}: {error}") from None
+        except ValidationError as error:
+            problems = "; ".join(
+                (f"field {'.'.join(map(str, e['loc']))!r}: " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+                for e in error.errors()
+            )
+            raise ValueError(f"pair {index}: {problems}") from None
     raise TypeError(f"pair {index}: expected a JudgePair or a dict, got {type(pair).__name__}")
 
 

@@ -276,15 +276,78 @@ def _adaptive(n: int, max_calls: int | None, seed: int) -> Plan:
         comparisons += _play(pairs, outcomes)
         mean, cov = fit_bradley_terry(n, comparisons)
     strengths = mean[:n]
-    # Reward = expected score against a random other member of the group: in [-1, 1] and
-    # monotone in strength.
+    # Expected score against a random other member of the group: in [-1, 1], monotone in strength.
     diff = strengths[:, None] - strengths[None, :]
     expected = (2.0 / (1.0 + np.exp(-diff)) - 1.0).sum(axis=1) / (n - 1)
+    levels = resolve_levels(strengths, cov[:n, :n])
+    rewards = np.zeros(n)
+    for level in np.unique(levels):
+        members = levels == level
+        rewards[members] = expected[members].mean()
     return GroupScores(
-        rewards=[float(r) for r in expected], calls=len(comparisons), rounds=rounds, strategy="adaptive",
+        rewards=[float(r) for r in rewards], calls=len(comparisons), rounds=rounds, strategy="adaptive",
         comparisons=comparisons,
-        details={"strengths": [float(s) for s in strengths], "position_bias": float(mean[n])},
+        details={"strengths": [float(s) for s in strengths], "expected_scores": [float(e) for e in expected],
+                 "levels": [int(v) for v in levels], "position_bias": float(mean[n])},
     )
+
+
+def resolve_levels(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Group candidates into ordered levels at the resolution the evidence supports.
+
+    Candidates are sorted by posterior strength and cut into contiguous levels so as to maximise
+    the expected Kendall tau-b between the levels and the true order, using the posterior
+    probability ``P(s_a > s_b)`` of each pair: ordering a pair gains ``2P - 1`` (which is small
+    when the comparisons barely separate it), tying it shrinks the normaliser instead. Candidates
+    the judge could not tell apart thus share a reward rather than getting advantages from noise.
+    Returns one level per candidate; higher is better, equal means tied.
+
+    >>> resolve_levels(np.array([3.0, 0.0, -3.0]), np.eye(3) * 0.01).tolist()
+    [2, 1, 0]
+    >>> resolve_levels(np.array([3.0, 0.01, 0.0]), np.eye(3) * 0.5).tolist()
+    [1, 0, 0]
+    """
+    n = len(mean)
+    if n < 2:
+        return np.zeros(n, dtype=int)
+    order = np.argsort(-mean, kind="stable")
+    m, c = mean[order], cov[np.ix_(order, order)]
+    var = np.maximum(np.diag(c)[:, None] + np.diag(c)[None, :] - 2 * c, 1e-12)
+    gain = 1.0 - _erfc((m[:, None] - m[None, :]) / np.sqrt(2.0 * var))  # 2 P(s_a > s_b) - 1
+    upper = np.triu(gain, 1)
+    total_pairs = n * (n - 1) // 2
+    # within[j, i]: gain lost by tying positions j..i-1 together.
+    cumulative = np.zeros((n + 1, n + 1))
+    for j in range(n):
+        for i in range(j + 2, n + 1):
+            cumulative[j, i] = upper[j:i, j:i].sum()
+    # best[i][t]: least gain lost over partitions of the first i positions with t tied pairs.
+    best = np.full((n + 1, total_pairs + 1), np.inf)
+    choice = np.zeros((n + 1, total_pairs + 1), dtype=int)
+    best[0, 0] = 0.0
+    for i in range(1, n + 1):
+        for j in range(i):
+            tied = (i - j) * (i - j - 1) // 2
+            candidate = best[j, : total_pairs + 1 - tied] + cumulative[j, i]
+            target = best[i, tied:]
+            better = candidate < target
+            target[better] = candidate[better]
+            choice[i, tied:][better] = j
+    whole = upper.sum()
+    untied = total_pairs - np.arange(total_pairs + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(untied > 0, (whole - best[n]) / np.sqrt(np.maximum(untied, 1) * total_pairs), -np.inf)
+    t = int(np.argmax(value))
+    cuts, i = [], n
+    while i > 0:
+        j = int(choice[i, t])
+        cuts.append((j, i))
+        t -= (i - j) * (i - j - 1) // 2
+        i = j
+    levels = np.zeros(n, dtype=int)
+    for rank, (j, i) in enumerate(sorted(cuts, reverse=True)):
+        levels[order[j:i]] = rank
+    return levels
 
 
 def _next_round(mean: np.ndarray, cov: np.ndarray, size: int, comparisons: list[Comparison],
