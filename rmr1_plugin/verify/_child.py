@@ -1,0 +1,460 @@
+"""Inside the local sandbox: confine this process, then run untrusted code.
+
+Started by :mod:`rmr1_plugin.verify.sandbox` as ``python -I _child.py MODE FDS_JSON``; imports
+the standard library only. The setup (limits, code, tests) arrives on a pipe and what confinement
+was applied leaves on another, both closed before any untrusted code runs.
+
+Modes:
+  program  run the code as ``__main__`` (stdin/stdout tests; stdout is compared by the parent)
+  serve    the candidate: exec the code, then answer calls on a request pipe with plain values
+  tests    the tests: run the test code, calling candidate names over the pipe; report each test
+           on a channel only this process holds (the candidate never sees tests or expectations)
+"""
+
+from __future__ import annotations
+
+import builtins
+import ctypes
+import ctypes.util
+import json
+import os
+import resource
+import select
+import sys
+import time
+import traceback
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+SIGKILL = 9
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 0x4000, 1 << 18
+
+
+# -- confinement -------------------------------------------------------------------------------
+
+
+def _libc():
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _unshare(libc, flags: int) -> str | None:
+    if libc.unshare(flags) != 0:
+        return os.strerror(ctypes.get_errno())
+    return None
+
+
+def confine(setup: dict, fds: dict) -> None:
+    """Apply namespaces, identity, limits and environment; returns in the confined process.
+
+    With a new pid namespace this forks: the outer process waits and relays the exit status (it
+    never returns); the inner one is pid 1 of the namespace, so when it dies every process the
+    candidate started dies with it, ``setsid`` or not.
+    """
+    info_fd = fds["info"]
+    libc = _libc()
+    info = {"network_isolated": False, "pid_namespace": False, "uid": os.getuid(), "notes": []}
+    want_net = setup.get("isolate_network", True)
+    flags = (CLONE_NEWNET if want_net else 0) | CLONE_NEWPID
+    error = None
+    if os.getuid() == 0:
+        error = _unshare(libc, flags | (CLONE_NEWNS if setup.get("drop_to") else 0))
+    else:
+        error = _unshare(libc, CLONE_NEWUSER | flags)
+    if error is None:
+        info["network_isolated"] = want_net
+        info["pid_namespace"] = True
+    else:
+        error_pid = _unshare(libc, CLONE_NEWUSER | CLONE_NEWNET) if os.getuid() != 0 and want_net else error
+        if want_net and error_pid is None:
+            info["network_isolated"] = True
+            info["notes"].append(f"no pid namespace ({error}): processes that call setsid() may outlive "
+                                 "the deadline, bounded by RLIMIT_CPU")
+        else:
+            info["notes"].append(f"network namespace unavailable ({error}): the code can reach the network")
+            info["notes"].append("no pid namespace: processes that call setsid() may outlive the deadline, "
+                                 "bounded by RLIMIT_CPU")
+    lifeline_r = None
+    if info["pid_namespace"]:
+        lifeline_r, lifeline_w = os.pipe()
+        pid = os.fork()
+        if pid:
+            # The outer process keeps nothing the candidate or the parent could wait on.
+            for fd in (lifeline_r, 0, 1, 2, *(v for k, v in fds.items() if k != "setup")):
+                os.close(fd)
+            _, status = os.waitpid(pid, 0)
+            os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+        os.close(lifeline_w)
+    drop = setup.get("drop_to")
+    if os.getuid() == 0 and drop:
+        if info["pid_namespace"]:
+            problem = _expose_interpreter(libc, drop)
+            if problem:
+                info["notes"].append(problem)
+        os.setgroups([])
+        os.setgid(drop[1])
+        os.setuid(drop[0])
+        info["uid"] = drop[0]
+    elif os.getuid() == 0:
+        info["notes"].append("running as root: the code can write any file")
+    elif drop:
+        info["notes"].append("not root: runs under your own user id, so files you can write, it can write")
+    # Set after the identity change, which clears it; then make sure the parent did not already die.
+    libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    if lifeline_r is not None:
+        ready, _, _ = select.select([lifeline_r], [], [], 0)
+        if ready:
+            os._exit(137)
+        os.close(lifeline_r)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    limits = setup["limits"]
+    for name, value in (("RLIMIT_CPU", limits["cpu_s"]), ("RLIMIT_AS", limits["memory_mb"] * 1024 * 1024),
+                        ("RLIMIT_NPROC", limits["nproc"]), ("RLIMIT_FSIZE", limits["fsize_mb"] * 1024 * 1024),
+                        ("RLIMIT_NOFILE", limits.get("nofile", 256)), ("RLIMIT_CORE", 0)):
+        try:
+            resource.setrlimit(getattr(resource, name), (value, value))
+        except (ValueError, OSError) as exc:
+            info["notes"].append(f"{name} not applied: {exc}")
+    os.chdir(setup["cwd"])
+    os.write(info_fd, json.dumps(info).encode())
+    os.close(info_fd)
+
+
+def _expose_interpreter(libc, drop: list) -> str | None:
+    """Let the sandbox user reach the interpreter when it lives under a closed folder (``/root``).
+
+    In this process's own mount namespace, each closed ancestor gets an empty tmpfs on top with
+    only the needed entries bind-mounted back, so the rest of it (keys, tokens) stays hidden.
+    """
+    uid, gid = drop
+    needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+              *(p for p in sys.path if p)}
+    closed: dict[str, set[str]] = {}
+    for path in needed:
+        parts = os.path.realpath(path).split(os.sep)[1:]
+        for i in range(len(parts) - 1):
+            ancestor = os.sep + os.sep.join(parts[:i])
+            mode = os.stat(ancestor)
+            if not (mode.st_mode & 0o001 or (mode.st_uid == uid and mode.st_mode & 0o100)
+                    or (mode.st_gid == gid and mode.st_mode & 0o010)):
+                closed.setdefault(ancestor, set()).add(parts[i])
+                break
+    if not closed:
+        return None
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return f"could not make mounts private ({os.strerror(ctypes.get_errno())}); interpreter may be unreachable"
+    for ancestor, names in closed.items():
+        handles = {name: os.open(os.path.join(ancestor, name), os.O_PATH) for name in names}
+        if libc.mount(b"tmpfs", ancestor.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=755,size=64k") != 0:
+            return f"could not cover {ancestor} ({os.strerror(ctypes.get_errno())}); interpreter may be unreachable"
+        for name, fd in handles.items():
+            target = os.path.join(ancestor, name)
+            os.mkdir(target)
+            if libc.mount(f"/proc/self/fd/{fd}".encode(), target.encode(), None, MS_BIND | MS_REC, None) != 0:
+                return f"could not expose {target} ({os.strerror(ctypes.get_errno())})"
+            os.close(fd)
+    return None
+
+
+# -- plain values across the boundary ------------------------------------------------------------
+
+_type = type
+_PLAIN_SEQ = {list: "l", tuple: "t", set: "S", frozenset: "F"}
+_DECODE_SEQ = {"l": list, "t": tuple, "S": set, "F": frozenset}
+MAX_DEPTH = 64
+
+
+class Unencodable(Exception):
+    pass
+
+
+def encode(value, handles: dict | None, depth: int = 0):
+    """A value as tagged JSON; non-plain objects become handles (or fail when ``handles`` is None)."""
+    if depth > MAX_DEPTH:
+        raise Unencodable("value nested too deeply")
+    t = _type(value)
+    if value is None:
+        return ["n"]
+    if t is bool:
+        return ["B", value]
+    if t is int:
+        return ["i", value]
+    if t is float:
+        return ["f", repr(value)]
+    if t is str:
+        return ["s", value]
+    if t is bytes:
+        return ["b", value.hex()]
+    if t is complex:
+        return ["c", [repr(value.real), repr(value.imag)]]
+    if t in _PLAIN_SEQ:
+        return [_PLAIN_SEQ[t], [encode(x, handles, depth + 1) for x in value]]
+    if t is dict:
+        return ["d", [[encode(k, handles, depth + 1), encode(v, handles, depth + 1)] for k, v in value.items()]]
+    if handles is None:
+        if isinstance(value, Remote):  # a candidate object handed back to the candidate
+            return ["h", object.__getattribute__(value, "_rmr1_handle"), ""]
+        raise Unencodable(f"cannot send a {t.__name__} object to the candidate")
+    key = len(handles) + 1
+    handles[key] = value
+    return ["h", key, t.__name__]
+
+
+def decode(data, make_handle, depth: int = 0):
+    """Strict inverse of :func:`encode`: only genuine built-in values (and handles) come out."""
+    if depth > MAX_DEPTH or not isinstance(data, list) or not data or not isinstance(data[0], str):
+        raise ValueError("malformed value")
+    tag = data[0]
+    if tag == "n":
+        return None
+    body = data[1]
+    if tag == "B" and _type(body) is bool:
+        return body
+    if tag == "i" and _type(body) is int:
+        return body
+    if tag == "f" and _type(body) is str:
+        return float(body)
+    if tag == "s" and _type(body) is str:
+        return body
+    if tag == "b" and _type(body) is str:
+        return bytes.fromhex(body)
+    if tag == "c":
+        return complex(float(body[0]), float(body[1]))
+    if tag in _DECODE_SEQ and _type(body) is list:
+        return _DECODE_SEQ[tag](decode(x, make_handle, depth + 1) for x in body)
+    if tag == "d" and _type(body) is list:
+        return {decode(k, make_handle, depth + 1): decode(v, make_handle, depth + 1) for k, v in body}
+    if tag == "h" and _type(body) is int:
+        return make_handle(body, str(data[2]) if len(data) > 2 else "object")
+    raise ValueError(f"malformed value tagged {tag!r}")
+
+
+# -- line channel ------------------------------------------------------------------------------
+
+
+class Channel:
+    """JSON lines over a pair of pipe fds, with a deadline on reads and a cap on message size."""
+
+    def __init__(self, read_fd: int | None, write_fd: int | None, max_bytes: int = 64 << 20) -> None:
+        self.read_fd, self.write_fd, self.max_bytes = read_fd, write_fd, max_bytes
+        self.buffer = b""
+
+    def send(self, message) -> None:
+        data = json.dumps(message).encode() + b"\n"
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.write_fd, view):]
+
+    def receive(self, deadline: float | None):
+        while b"\n" not in self.buffer:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([self.read_fd], [], [], wait)
+            if not ready:
+                raise TestTimeout()
+            chunk = os.read(self.read_fd, 1 << 20)
+            if not chunk:
+                raise EOFError("the candidate process ended")
+            self.buffer += chunk
+            if len(self.buffer) > self.max_bytes:
+                raise ValueError("message from the candidate too large")
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return json.loads(line)
+
+
+class TestTimeout(BaseException):
+    """Raised in the tests process when a test overruns (a BaseException: test code cannot swallow it)."""
+
+
+# -- modes -----------------------------------------------------------------------------------------
+
+
+def run_program(setup: dict) -> None:
+    sys.argv = ["main.py"]
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    code = compile(setup["code"], "main.py", "exec")
+    del setup
+    exec(code, namespace)
+
+
+def serve(setup: dict, req_fd: int, resp_fd: int) -> None:
+    channel = Channel(req_fd, resp_fd)
+    handles: dict = {}
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    code = setup["code"]
+    del setup
+    try:
+        exec(compile(code, "solution.py", "exec"), namespace)
+    except BaseException as exc:  # noqa: BLE001 - any failure to load is the candidate's
+        channel.send({"load_error": f"{_type(exc).__name__}: {exc}"})
+        return
+    channel.send({"ready": True})
+    while True:
+        try:
+            request = channel.receive(None)
+        except EOFError:
+            return
+        try:
+            op = request["op"]
+            if op == "get":
+                if request["name"] not in namespace:
+                    raise NameError(f"name {request['name']!r} is not defined")
+                value = namespace[request["name"]]
+            elif op == "getattr":
+                value = getattr(handles[request["h"]], request["attr"])
+            elif op == "call":
+                args = [decode(a, lambda h, _t: handles[h]) for a in request["args"]]
+                kwargs = {k: decode(v, lambda h, _t: handles[h]) for k, v in request["kwargs"].items()}
+                value = handles[request["h"]](*args, **kwargs)
+            else:
+                raise ValueError(f"unknown op {op!r}")
+            reply = {"value": encode(value, handles)}
+        except BaseException as exc:  # noqa: BLE001 - reported to the tests as the candidate's exception
+            reply = {"exc": _type(exc).__name__, "msg": str(exc)[:2000]}
+        channel.send(reply)
+
+
+def run_tests(setup: dict, req_fd: int, resp_fd: int, report_fd: int) -> None:
+    channel = Channel(resp_fd, req_fd)
+    report = Channel(None, report_fd)
+    per_test = float(setup["per_test_timeout"])
+    state = {"deadline": None}
+
+    def rpc(message):
+        channel.send(message)
+        reply = channel.receive(state["deadline"])
+        if "exc" in reply:
+            name = str(reply["exc"])
+            cls = getattr(builtins, name, None)
+            if not (isinstance(cls, type) and issubclass(cls, Exception)):
+                cls = CandidateError
+            raise cls(f"{reply.get('msg', '')}" if cls is not CandidateError else f"{name}: {reply.get('msg', '')}")
+        return decode(reply["value"], make_remote)
+
+    def make_remote(handle: int, typename: str):
+        return Remote(handle, typename, rpc)
+
+    hello = channel.receive(time.monotonic() + float(setup["load_timeout"]))
+    if "load_error" in hello or not hello.get("ready"):
+        report.send({"test": -1, "status": "error", "detail": f"candidate failed to load: {hello.get('load_error')}"})
+        report.send({"done": True})
+        return
+
+    namespace = CandidateNames(rpc)
+    namespace["__name__"] = "__tests__"
+    namespace["__builtins__"] = builtins
+    blocks = list(setup["tests"])
+    entry_point = setup.get("entry_point")
+    if entry_point:
+        blocks.append(None)  # check(candidate) once the test code has been defined
+    for index, block in enumerate(blocks):
+        start = time.monotonic()
+        state["deadline"] = start + per_test
+        try:
+            if block is None:
+                check = dict.get(namespace, "check")
+                if not callable(check):
+                    raise NameError("the tests define no check(candidate) function to call with the entry point")
+                check(namespace[entry_point])
+            else:
+                exec(compile(block, f"test_{index}.py", "exec"), namespace)
+            outcome = {"status": "passed"}
+        except TestTimeout:
+            report.send({"test": index, "status": "timeout", "seconds": time.monotonic() - start,
+                         "detail": f"no answer within the {per_test:g} s per-test deadline"})
+            report.send({"done": True})
+            return
+        except AssertionError as exc:
+            outcome = {"status": "failed", "detail": _where(exc) + (f": {exc}" if str(exc) else "")}
+        except EOFError as exc:
+            outcome = {"status": "failed", "detail": str(exc)}
+            report.send({"test": index, **outcome, "seconds": time.monotonic() - start})
+            break
+        except Exception as exc:  # noqa: BLE001 - a test that raises has failed
+            outcome = {"status": "failed", "detail": f"{_type(exc).__name__}: {exc}"[:2000]}
+        report.send({"test": index, **outcome, "seconds": time.monotonic() - start})
+    report.send({"done": True})
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    test_frames = [f for f in frames if f.filename.startswith("test_")]
+    frame = (test_frames or frames or [None])[-1]
+    return f"assertion failed at {frame.filename}:{frame.lineno}: {frame.line}" if frame else "assertion failed"
+
+
+class CandidateError(Exception):
+    """An exception of a non-builtin type raised by the candidate."""
+
+
+class CandidateNames(dict):
+    """Globals of the test code: names the tests do not define are looked up in the candidate."""
+
+    def __init__(self, rpc) -> None:
+        super().__init__()
+        self._rpc = rpc
+
+    def __missing__(self, name: str):
+        if hasattr(builtins, name):
+            return getattr(builtins, name)
+        value = self._rpc({"op": "get", "name": name})
+        self[name] = value
+        return value
+
+
+class Remote:
+    """A candidate object seen from the tests: callable and attribute access go to the candidate;
+    comparing, hashing or truth-testing it raises, so only plain values are ever judged."""
+
+    __slots__ = ("_rmr1_handle", "_rmr1_type", "_rmr1_rpc")
+
+    def __init__(self, handle: int, typename: str, rpc) -> None:
+        object.__setattr__(self, "_rmr1_handle", handle)
+        object.__setattr__(self, "_rmr1_type", typename)
+        object.__setattr__(self, "_rmr1_rpc", rpc)
+
+    def __call__(self, *args, **kwargs):
+        rpc = object.__getattribute__(self, "_rmr1_rpc")
+        return rpc({"op": "call", "h": object.__getattribute__(self, "_rmr1_handle"),
+                    "args": [encode(a, None) for a in args],
+                    "kwargs": {k: encode(v, None) for k, v in kwargs.items()}})
+
+    def __getattr__(self, name: str):
+        rpc = object.__getattribute__(self, "_rmr1_rpc")
+        return rpc({"op": "getattr", "h": object.__getattribute__(self, "_rmr1_handle"), "attr": name})
+
+    def __repr__(self) -> str:
+        return f"<candidate {object.__getattribute__(self, '_rmr1_type')} object>"
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError(f"the candidate returned a {object.__getattribute__(self, '_rmr1_type')} object; "
+                        "only plain values (numbers, strings, bytes, lists, tuples, dicts, sets) are judged")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __bool__ = __len__ = __iter__ = _refuse
+    __hash__ = __contains__ = __index__ = __int__ = __float__ = __str__ = __format__ = _refuse  # type: ignore[assignment]
+
+
+# -- entry -------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    mode = sys.argv[1]
+    fds = json.loads(sys.argv[2])
+    sys.set_int_max_str_digits(0)
+    with os.fdopen(fds["setup"], "rb") as stream:
+        setup = json.loads(stream.read())
+    confine(setup, fds)
+    if mode == "program":
+        run_program(setup)
+    elif mode == "serve":
+        serve(setup, fds["req"], fds["resp"])
+    elif mode == "tests":
+        run_tests(setup, fds["req"], fds["resp"], fds["report"])
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+
+
+if __name__ == "__main__":
+    main()
