@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 MathStatus = Literal["correct", "incorrect", "unparsable", "timeout", "error"]
 CodeStatus = Literal["passed", "failed", "timeout", "error", "sandbox_error"]
@@ -26,6 +26,7 @@ class MathResult(BaseModel):
     error: str | None = None
     seconds: float = 0.0
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def correct(self) -> bool:
         return self.status == "correct"
@@ -74,6 +75,7 @@ class CodeResult(BaseModel):
     isolation: Isolation | None = None
     seconds: float = 0.0
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def passed(self) -> bool:
         return self.status == "passed"
