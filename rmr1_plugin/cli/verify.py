@@ -183,14 +183,16 @@ def _summary(kind: str, records: list[dict], elapsed: float) -> None:
     from rich.table import Table
 
     counts = Counter(record["status"] for record in records)
-    table = Table(title=f"rmr1 verify {kind}: {len(records)} rows in {elapsed:.1f} s")
+    console = Console(file=sys.stderr)
+    console.print(f"rmr1 verify {kind}: {len(records)} rows in {elapsed:.1f} s")
+    table = Table()
     table.add_column("status")
     table.add_column("rows", justify="right")
     table.add_column("share", justify="right")
     for status, count in counts.most_common():
         table.add_row(status, str(count), f"{count / max(1, len(records)):.1%}")
-    Console(file=sys.stderr).print(table)
+    console.print(table)
     if kind == "code":
         notes = {note for r in records for note in ((r.get("isolation") or {}).get("notes") or [])}
         for note in sorted(notes):
-            Console(file=sys.stderr).print(f"[yellow]isolation note:[/] {note}")
+            console.print(f"[yellow]isolation note:[/] {note}")

@@ -10,7 +10,7 @@ See docs/verify.md for the design (deadline pool, sandbox, unforgeable pass).
 """
 
 from rmr1_plugin.verify.code import CodeTask, TaskError, make_task, run_code_tests, run_code_tests_batch
-from rmr1_plugin.verify.math import extract_answer, verify_math, verify_math_batch
+from rmr1_plugin.verify.math import answer_region, verify_math, verify_math_batch
 from rmr1_plugin.verify.pool import DeadlinePool
 from rmr1_plugin.verify.results import CodeResult, Isolation, MathResult, TestOutcome, VerifyResult
 from rmr1_plugin.verify.rewards import code_reward, completion_text, extract_code, math_reward, to_scores
@@ -20,6 +20,6 @@ from rmr1_plugin.verify.sandbox import Limits, LocalSandbox, RunRequest, RunOutc
 __all__ = [
     "CodeResult", "CodeTask", "DeadlinePool", "Isolation", "Limits", "LocalSandbox", "MathResult", "RunOutcome",
     "RunRequest", "Sandbox", "SandboxFusionSandbox", "TaskError", "TestOutcome", "VerifyResult", "code_reward",
-    "completion_text", "extract_answer", "extract_code", "make_task", "math_reward", "route", "route_batch",
+    "answer_region", "completion_text", "extract_code", "make_task", "math_reward", "route", "route_batch",
     "run_code_tests", "run_code_tests_batch", "to_scores", "verify_math", "verify_math_batch",
 ]

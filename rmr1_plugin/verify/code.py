@@ -268,7 +268,10 @@ def _verdict(outcomes: list[TestOutcome], expected: int) -> str:
 
 
 def _first_problem(outcomes: list[TestOutcome]) -> str | None:
-    return next((f"test {t.index}: {t.detail}" for t in outcomes if t.status not in ("passed", "skipped")), None)
+    for t in outcomes:
+        if t.status not in ("passed", "skipped"):
+            return f"test {t.index}: {t.detail}" if t.index >= 0 else t.detail
+    return None
 
 
 def _kind(value: Any) -> str:

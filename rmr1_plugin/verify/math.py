@@ -1,8 +1,8 @@
 """Math answer verification on math-verify, with hard deadlines from any thread.
 
-The final answer is read from the response (``<answer>…</answer>``, the last ``\\boxed{…}``,
-"the answer is …"; else math-verify's own last-expression heuristics), a bare gold answer is read
-as LaTeX (``7\\pi`` means 7π, not 7), and the two are compared by ``math_verify.verify``. Parsing
+The final answer is read from the response by math-verify (boxed answers, "the final answer is
+…", else the last expression), inside the last ``<answer>…</answer>`` when there is one; a bare gold
+answer is read as LaTeX (``7\\pi`` means 7π, not 7), and the two are compared by ``math_verify.verify``. Parsing
 and comparing run in a :class:`~rmr1_plugin.verify.pool.DeadlinePool` of worker processes, so a
 tower of exponents costs at most its deadline, in any thread.
 
@@ -98,7 +98,7 @@ def _input_problem(response: Any, gold: Any) -> str | None:
 
 
 def check_pair(item: dict) -> dict:
-    """Worker task: extract, parse and compare one pair (no timeouts here: the pool enforces them)."""
+    """Worker task: parse and compare one pair (no timeouts here: the pool enforces them)."""
     from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
     for name in ("math_verify.parser", "math_verify.grader", "math_verify.utils"):
@@ -108,19 +108,17 @@ def check_pair(item: dict) -> dict:
     gold_parsed = parse(as_latex(gold), targets, parsing_timeout=None)
     if not gold_parsed:
         return {"status": "error", "error": f"gold answer could not be parsed: {gold[:200]!r}"}
-    extracted, how = extract_answer(item["response"])
-    if extracted is None:
-        if item.get("require_marker"):
-            return {"status": "unparsable", "error": "no marked final answer (<answer>, \\boxed, 'the answer is')",
-                    "parsed_gold": str(gold_parsed[-1])}
-        answer_parsed = parse(item["response"], targets, parsing_timeout=None)
-        how = "fallback"
-    else:
-        answer_parsed = parse(as_latex(extracted), targets, parsing_timeout=None)
-    fields = {"extracted": extracted, "how": how, "parsed_gold": str(gold_parsed[-1])}
+    region, how = answer_region(item["response"])
+    fields = {"how": how, "parsed_gold": str(gold_parsed[-1])}
+    if item.get("require_marker") and how != "answer-tag" and not has_marker(region):
+        return {"status": "unparsable", "error": "no marked final answer (<answer>, \\boxed, 'the answer is')",
+                **fields}
+    answer_parsed = parse(region, targets, parsing_timeout=None)
+    if not answer_parsed and how == "answer-tag":
+        answer_parsed = parse(as_latex(region), targets, parsing_timeout=None)
     if not answer_parsed:
         return {"status": "unparsable", "error": "no parsable answer in the response", **fields}
-    fields["parsed_answer"] = str(answer_parsed[-1])
+    fields.update(extracted=str(answer_parsed[-1])[:2000], parsed_answer=str(answer_parsed[0])[:2000])
     ok = verify(gold_parsed, answer_parsed, timeout_seconds=None, raise_on_error=False)
     return {"status": "correct" if ok else "incorrect", **fields}
 
@@ -128,8 +126,7 @@ def check_pair(item: dict) -> dict:
 # -- pure helpers ------------------------------------------------------------------------------
 
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
-_ANSWER_IS = re.compile(r"(?:final\s+answer|answer)\s*(?:is|:)\s*:?\s*(.+?)\s*(?:\.(?:\s|$)|\n|$)", re.IGNORECASE)
-_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_MARKER = re.compile(r"\\boxed|\\fbox|answer\s*(?:is|:)", re.IGNORECASE)
 _DELIMITED = re.compile(r"\$|\\\(|\\\[|\\boxed|\\fbox")
 
 
@@ -144,47 +141,26 @@ def as_latex(answer: str) -> str:
     return answer if _DELIMITED.search(answer) else "\\boxed{" + answer.strip() + "}"
 
 
-def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{…}`` / ``\\fbox{…}`` with balanced braces, None if absent or unclosed.
+def answer_region(response: str) -> tuple[str, str]:
+    """The text the final answer is read from: the last non-empty ``<answer>`` tag's content
+    (``"answer-tag"``), else the whole response, where math-verify looks for boxed answers,
+    "the final answer is …" and, failing those, the last expression (``"response"``).
 
-    >>> last_boxed(r"x = \\boxed{\\frac{1}{2}} and \\boxed{3}")
-    '3'
-    >>> last_boxed(r"\\boxed{\\frac{1}{2}") is None
-    True
-    """
-    matches = list(_BOX.finditer(text))
-    for match in reversed(matches):
-        depth, start = 1, match.end()
-        for pos in range(start, len(text)):
-            char = text[pos]
-            if char == "{":
-                depth += 1
-            elif char == "}":
-                depth -= 1
-                if depth == 0:
-                    return text[start:pos]
-    return None
-
-
-def extract_answer(response: str) -> tuple[str | None, str | None]:
-    """The final answer a response states and how it was marked, or ``(None, None)``.
-
-    Priority: the last ``<answer>`` tag (a box inside it wins), the last box, the last
-    "(final) answer is …" sentence.
-
-    >>> extract_answer(r"Work... <answer>\\boxed{42}</answer>")
+    >>> answer_region("reasoning <answer>42</answer>")
     ('42', 'answer-tag')
-    >>> extract_answer("So the final answer is 1/2.")
-    ('1/2', 'answer-is')
+    >>> answer_region(r"so \\boxed{3}")[1]
+    'response'
     """
-    tags = _ANSWER_TAG.findall(response)
-    if tags and tags[-1].strip():
-        inner = tags[-1].strip()
-        return (last_boxed(inner) or inner), "answer-tag"
-    boxed = last_boxed(response)
-    if boxed is not None and boxed.strip():
-        return boxed.strip(), "boxed"
-    said = _ANSWER_IS.findall(response[-4000:])
-    if said and said[-1].strip():
-        return said[-1].strip().strip("$").strip(), "answer-is"
-    return None, None
+    tags = [t.strip() for t in _ANSWER_TAG.findall(response) if t.strip()]
+    if tags:
+        return tags[-1], "answer-tag"
+    return response, "response"
+
+
+def has_marker(text: str) -> bool:
+    """Whether the text marks its final answer (``\\boxed``, ``\\fbox``, "answer is", "answer:").
+
+    >>> has_marker("The answer is 4"), has_marker("maybe 4")
+    (True, False)
+    """
+    return bool(_MARKER.search(text))

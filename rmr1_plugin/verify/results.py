@@ -19,8 +19,8 @@ class MathResult(BaseModel):
 
     kind: Literal["math"] = "math"
     status: MathStatus
-    extracted: str | None = Field(None, description="the answer text taken from the response")
-    how: str | None = Field(None, description="where it came from: answer-tag, boxed, answer-is, fallback")
+    extracted: str | None = Field(None, description="the answer math-verify read from the response")
+    how: str | None = Field(None, description="where it was read: answer-tag (last <answer>) or response")
     parsed_answer: str | None = None
     parsed_gold: str | None = None
     error: str | None = None
