@@ -17,6 +17,7 @@ import builtins
 import ctypes
 import ctypes.util
 import json
+import linecache
 import os
 import resource
 import select
@@ -336,9 +337,18 @@ def run_tests(setup: dict, req_fd: int, resp_fd: int, report_fd: int) -> None:
     def make_remote(handle: int, typename: str):
         return Remote(handle, typename, rpc)
 
-    hello = channel.receive(time.monotonic() + float(setup["load_timeout"]))
-    if "load_error" in hello or not hello.get("ready"):
-        report.send({"test": -1, "status": "error", "detail": f"candidate failed to load: {hello.get('load_error')}"})
+    load_timeout = float(setup["load_timeout"])
+    status = "error"  # never taken from the candidate's message
+    try:
+        hello = channel.receive(time.monotonic() + load_timeout)
+    except TestTimeout:
+        hello, status = {"load_error": f"did not finish loading within {load_timeout:g} s"}, "timeout"
+    except Exception as exc:  # noqa: BLE001 - EOF, garbage, absurd nesting: all the candidate's doing
+        hello = {"load_error": f"ended or misbehaved while loading ({type(exc).__name__}: {exc})"}
+    if not (isinstance(hello, dict) and hello.get("ready") is True):
+        problem = str(hello.get("load_error"))[:2000] if isinstance(hello, dict) and "load_error" in hello else (
+            f"sent {str(hello)[:100]!r} instead of its ready message")
+        report.send({"test": -1, "status": status, "detail": f"candidate failed to load: {problem}"})
         report.send({"done": True})
         return
 
@@ -359,7 +369,9 @@ def run_tests(setup: dict, req_fd: int, resp_fd: int, report_fd: int) -> None:
                     raise NameError("the tests define no check(candidate) function to call with the entry point")
                 check(namespace[entry_point])
             else:
-                exec(compile(block, f"test_{index}.py", "exec"), namespace)
+                name = f"test_{index}.py"
+                linecache.cache[name] = (len(block), None, block.splitlines(True), name)  # for failure messages
+                exec(compile(block, name, "exec"), namespace)
             outcome = {"status": "passed"}
         except TestTimeout:
             report.send({"test": index, "status": "timeout", "seconds": time.monotonic() - start,

@@ -165,6 +165,8 @@ def _run_task(task: CodeTask, sandbox: Sandbox, *, timeout: float, test_timeout:
             status = "sandbox_error"
         elif split.status == "timeout" or any(t.status == "timeout" for t in split.tests):
             status = "timeout"
+        elif split.status == "incomplete":
+            status = "failed"
         else:
             status = _verdict(split.tests, expected)
         result = CodeResult(status=status, tests=split.tests, error=split.error or _first_problem(split.tests),

@@ -255,12 +255,20 @@ def _death_message(code: int | None, memory_mb: int) -> str:
     return f"worker exited with code {code} (out of memory under the {memory_mb} MiB cap?)"
 
 
+# Small tasks for the doctest, the tests and the benchmark.
+
+
 def echo(item: Any) -> Any:
-    """A task that returns its input (for tests and the doctest)."""
+    """A task that returns its input."""
     return item
 
 
+def allocate(megabytes: int) -> int:
+    """A task that allocates ``megabytes`` MiB and returns its size."""
+    return len(bytearray(megabytes << 20)) >> 20
+
+
 def sleep_then_echo(item: dict) -> Any:
-    """A task that sleeps ``item["sleep"]`` seconds, then returns ``item["value"]`` (for tests)."""
+    """A task that sleeps ``item["sleep"]`` seconds, then returns ``item["value"]``."""
     time.sleep(item["sleep"])
     return item.get("value")

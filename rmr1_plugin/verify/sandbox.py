@@ -76,7 +76,7 @@ class RunOutcome(BaseModel):
 class SplitOutcome(BaseModel):
     """What the tests process reported about a candidate (see :meth:`LocalSandbox.run_split`)."""
 
-    status: Literal["completed", "timeout", "sandbox_error"]
+    status: Literal["completed", "incomplete", "timeout", "sandbox_error"]
     tests: list[TestOutcome] = Field(default_factory=list)
     error: str | None = None
     stderr_tail: str | None = None
@@ -194,7 +194,9 @@ class LocalSandbox:
                                             seconds=time.monotonic() - start, isolation=procs[0].isolation(_SPLIT))
                     error = "the tests process ended without a final report" + (
                         f": {runner_tail[-1000:]}" if runner_tail else "")
-                return SplitOutcome(status="completed" if done else "sandbox_error", tests=outcomes, error=error,
+                # A tests process that dies early may have been driven to it by the candidate:
+                # "incomplete" is a failure, never a skipped sample.
+                return SplitOutcome(status="completed" if done else "incomplete", tests=outcomes, error=error,
                                     stderr_tail=tail, seconds=time.monotonic() - start,
                                     isolation=procs[0].isolation(_SPLIT))
         finally:
