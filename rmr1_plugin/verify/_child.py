@@ -51,47 +51,34 @@ def _unshare(libc, flags: int) -> str | None:
 def confine(setup: dict, fds: dict) -> None:
     """Apply namespaces, identity, limits and environment; returns in the confined process.
 
-    With a new pid namespace this forks: the outer process waits and relays the exit status (it
-    never returns); the inner one is pid 1 of the namespace, so when it dies every process the
-    candidate started dies with it, ``setsid`` or not.
+    With a new pid namespace this forks twice: the outer process waits and relays the exit status;
+    pid 1 of the namespace only reaps (a namespace's init ignores default-action signals such as
+    SIGXCPU, so the code must not be pid 1); the code runs as pid 2. When pid 1 dies, every process
+    the code started dies with it, ``setsid`` or not.
     """
     info_fd = fds["info"]
     libc = _libc()
     info = {"network_isolated": False, "pid_namespace": False, "uid": os.getuid(), "notes": []}
     want_net = setup.get("isolate_network", True)
-    flags = (CLONE_NEWNET if want_net else 0) | CLONE_NEWPID
-    error = None
-    if os.getuid() == 0:
-        error = _unshare(libc, flags | (CLONE_NEWNS if setup.get("drop_to") else 0))
-    else:
-        error = _unshare(libc, CLONE_NEWUSER | flags)
+    net = CLONE_NEWNET if want_net else 0
+    root = os.getuid() == 0
+    user = 0 if root else CLONE_NEWUSER  # unprivileged namespaces need a user namespace
+    mounts = CLONE_NEWNS if root and setup.get("drop_to") else 0
+    error = _unshare(libc, user | net | CLONE_NEWPID | mounts)
     if error is None:
-        info["network_isolated"] = want_net
-        info["pid_namespace"] = True
+        info["network_isolated"], info["pid_namespace"] = bool(net), True
     else:
-        error_pid = _unshare(libc, CLONE_NEWUSER | CLONE_NEWNET) if os.getuid() != 0 and want_net else error
-        if want_net and error_pid is None:
+        info["notes"].append(f"no pid namespace ({error}): processes that call setsid() may outlive the "
+                             "deadline, bounded by RLIMIT_CPU")
+        if net and _unshare(libc, user | net) is None:
             info["network_isolated"] = True
-            info["notes"].append(f"no pid namespace ({error}): processes that call setsid() may outlive "
-                                 "the deadline, bounded by RLIMIT_CPU")
-        else:
-            info["notes"].append(f"network namespace unavailable ({error}): the code can reach the network")
-            info["notes"].append("no pid namespace: processes that call setsid() may outlive the deadline, "
-                                 "bounded by RLIMIT_CPU")
-    lifeline_r = None
+        elif net:
+            info["notes"].append(f"no network namespace ({error}): the code can reach the network")
     if info["pid_namespace"]:
-        lifeline_r, lifeline_w = os.pipe()
-        pid = os.fork()
-        if pid:
-            # The outer process keeps nothing the candidate or the parent could wait on.
-            for fd in (lifeline_r, 0, 1, 2, *(v for k, v in fds.items() if k != "setup")):
-                os.close(fd)
-            _, status = os.waitpid(pid, 0)
-            os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
-        os.close(lifeline_w)
+        _enter_pid_namespace(libc, fds)
     drop = setup.get("drop_to")
-    if os.getuid() == 0 and drop:
-        if info["pid_namespace"]:
+    if root and drop:
+        if mounts and info["pid_namespace"]:
             problem = _expose_interpreter(libc, drop)
             if problem:
                 info["notes"].append(problem)
@@ -99,29 +86,54 @@ def confine(setup: dict, fds: dict) -> None:
         os.setgid(drop[1])
         os.setuid(drop[0])
         info["uid"] = drop[0]
-    elif os.getuid() == 0:
+    elif root:
         info["notes"].append("running as root: the code can write any file")
     elif drop:
         info["notes"].append("not root: runs under your own user id, so files you can write, it can write")
-    # Set after the identity change, which clears it; then make sure the parent did not already die.
-    libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
-    if lifeline_r is not None:
-        ready, _, _ = select.select([lifeline_r], [], [], 0)
-        if ready:
-            os._exit(137)
-        os.close(lifeline_r)
-    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no /proc/<pid>/fd, mem or ptrace for same-uid processes
     limits = setup["limits"]
     for name, value in (("RLIMIT_CPU", limits["cpu_s"]), ("RLIMIT_AS", limits["memory_mb"] * 1024 * 1024),
                         ("RLIMIT_NPROC", limits["nproc"]), ("RLIMIT_FSIZE", limits["fsize_mb"] * 1024 * 1024),
                         ("RLIMIT_NOFILE", limits.get("nofile", 256)), ("RLIMIT_CORE", 0)):
+        # CPU: SIGXCPU at the soft limit (reported as a timeout), SIGKILL a second later.
+        hard = value + 1 if name == "RLIMIT_CPU" else value
         try:
-            resource.setrlimit(getattr(resource, name), (value, value))
+            resource.setrlimit(getattr(resource, name), (value, hard))
         except (ValueError, OSError) as exc:
             info["notes"].append(f"{name} not applied: {exc}")
     os.chdir(setup["cwd"])
     os.write(info_fd, json.dumps(info).encode())
     os.close(info_fd)
+
+
+def _exit_like(status: int) -> None:
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+
+
+def _enter_pid_namespace(libc, fds: dict) -> None:
+    """Fork into the new pid namespace (see :func:`confine`); returns in pid 2."""
+    held = [v for k, v in fds.items() if k != "setup"]
+    lifeline_r, lifeline_w = os.pipe()
+    pid = os.fork()
+    if pid:  # outside: relay the status; hold nothing the parent or the code could wait on
+        for fd in (lifeline_r, 0, 1, 2, *held):
+            os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        _exit_like(status)
+    os.close(lifeline_w)
+    libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)  # the outer process killed -> the namespace goes
+    ready, _, _ = select.select([lifeline_r], [], [], 0)
+    if ready:  # it died before the line above took effect
+        os._exit(137)
+    os.close(lifeline_r)
+    child = os.fork()
+    if child:  # pid 1: reap until the code's process ends, then end the namespace with its status
+        for fd in (0, 1, 2, *held):
+            os.close(fd)
+        while True:
+            reaped, status = os.wait()
+            if reaped == child:
+                _exit_like(status)
 
 
 def _expose_interpreter(libc, drop: list) -> str | None:
