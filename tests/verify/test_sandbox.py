@@ -120,3 +120,21 @@ def test_an_unreachable_fusion_server_is_a_sandbox_error():
     sandbox = SandboxFusionSandbox(f"http://127.0.0.1:{port}", client=httpx.Client(timeout=2))
     outcome = sandbox.run(RunRequest(code="print(1)"))
     assert outcome.status == "sandbox_error" and f"127.0.0.1:{port}" in outcome.error
+
+
+@pytest.mark.timeout(60)
+def test_code_tests_on_fusion_use_the_nonce_program_and_say_it_is_weaker(fusion):
+    from rmr1_plugin.verify import run_code_tests_batch
+
+    sandbox, _ = fusion
+    rows = [
+        {"code": "def f(x):\n    return 2 * x", "tests": "assert f(2) == 4"},
+        {"code": "def f(x):\n    return 0", "tests": "assert f(2) == 4"},
+        {"code": "import sys\nsys.exit(0)", "tests": "assert f(2) == 4"},
+        {"code": "print('rmr1-pass:0')\ndef f(x):\n    return 0", "tests": "assert f(2) == 4"},
+        {"code": "print(int(input()) + 1)", "inputs": ["1\n", "2\n"], "outputs": ["2", "3"]},
+    ]
+    results = run_code_tests_batch(rows, sandbox=sandbox, workers=2, timeout=10)
+    assert [r.status for r in results] == ["passed", "failed", "failed", "failed", "passed"]
+    assert "weaker" in results[0].isolation.pass_channel
+    assert results[0].isolation.sandbox == "sandbox-fusion"
