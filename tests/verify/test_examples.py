@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = ["rmr1_plugin.verify", "rmr1_plugin.verify.math", "rmr1_plugin.verify.code", "rmr1_plugin.verify.pool",
-           "rmr1_plugin.verify.sandbox", "rmr1_plugin.verify.rewards", "rmr1_plugin.verify.route"]
+           "rmr1_plugin.verify.sandbox", "rmr1_plugin.verify.rewards", "rmr1_plugin.verify.route", "rmr1_plugin.verify.humaneval"]
 
 
 @pytest.mark.timeout(120)
