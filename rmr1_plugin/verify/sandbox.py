@@ -121,8 +121,11 @@ class LocalSandbox:
         self.max_output_bytes = max_output_bytes
         self.drop_to: tuple[int, int] | None = None
         if os.getuid() == 0:
-            entry = pwd.getpwnam(user)
-            self.drop_to = (entry.pw_uid, entry.pw_gid)
+            try:
+                entry = pwd.getpwnam(user)
+                self.drop_to = (entry.pw_uid, entry.pw_gid)
+            except KeyError:  # minimal images may lack the account; its conventional ids still work
+                self.drop_to = (65534, 65534)
 
     def run(self, request: RunRequest) -> RunOutcome:
         """Run one program; stdout and stderr come back (up to ``max_output_bytes``)."""
