@@ -1,6 +1,6 @@
 """Inside the local sandbox: confine this process, then run untrusted code.
 
-Started by :mod:`rmr1_plugin.verify.sandbox` as ``python -I _child.py MODE FDS_JSON``; imports
+Started by :mod:`rmr1_plugin.verify.sandbox` as ``python -I -S _child.py MODE FDS_JSON``; imports
 the standard library only. The setup (limits, code, tests) arrives on a pipe and what confinement
 was applied leaves on another, both closed before any untrusted code runs.
 
@@ -466,6 +466,9 @@ class Remote:
 def main() -> None:
     mode = sys.argv[1]
     fds = json.loads(sys.argv[2])
+    import site  # started with -S: site-packages without running .pth start-up hooks
+
+    sys.path.extend(p for p in site.getsitepackages() if p not in sys.path)
     sys.set_int_max_str_digits(0)
     with os.fdopen(fds["setup"], "rb") as stream:
         setup = json.loads(stream.read())

@@ -105,7 +105,10 @@ class SplitSandbox(Sandbox, Protocol):
 
 
 class LocalSandbox:
-    """Fresh confined ``python -I`` processes on this machine (Python only for now).
+    """Fresh confined ``python -I -S`` processes on this machine (Python only for now).
+
+    ``-S`` skips ``site`` start-up work (``.pth`` hooks); the runner puts the site-packages folders
+    on ``sys.path`` itself, so installed libraries stay importable.
 
     ``isolate_network``: put runs in a new network namespace (default). ``user``: the account to
     run as when started as root (default ``nobody``). ``max_output_bytes``: how much of stdout and
@@ -220,7 +223,7 @@ class LocalSandbox:
             all_fds = {**fds, "setup": setup_file.fileno(), "info": info_w}
             try:
                 popen = subprocess.Popen(
-                    [self.python, "-I", _CHILD, mode, json.dumps(all_fds)], stdin=stdin, stdout=stdout,
+                    [self.python, "-I", "-S", _CHILD, mode, json.dumps(all_fds)], stdin=stdin, stdout=stdout,
                     stderr=stderr, pass_fds=tuple(all_fds.values()), env=_clean_env(cwd), cwd=cwd,
                     start_new_session=True,
                 )
