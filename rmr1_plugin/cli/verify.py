@@ -114,6 +114,8 @@ def _verify_math(rows: list[tuple[int, Any]], args: argparse.Namespace) -> list[
         else:
             todo.append(slot)
     pool = DeadlinePool("rmr1_plugin.verify.math:check_pair", workers=args.workers) if args.workers else default_pool()
+    log.info("checking %d pairs (%d malformed) on %d worker processes, %g s deadline per pair",
+             len(todo), len(rows) - len(todo), pool.workers, args.deadline)
     chunk = 4 * pool.workers
     with _progress(len(rows), "math") as bar:
         bar.update(len(rows) - len(todo))
@@ -154,6 +156,8 @@ def _verify_code(rows: list[tuple[int, Any]], args: argparse.Namespace) -> list[
                 problem = f"line {number}: {exc}"
         records[slot] = _with_id(row, {"status": "error", "passed": False, "error": problem})
     limits = Limits(cpu_s=max(1, int(args.timeout) + 1), memory_mb=args.memory_mb)
+    log.info("running %d programs (%d malformed) in the %s sandbox, %g s per test, %g s per program",
+             len(tasks), len(rows) - len(tasks), sandbox.name, args.test_timeout, args.timeout)
     with _progress(len(rows), "code") as bar:
         bar.update(len(rows) - len(tasks))
         results = run_code_tests_batch(tasks, sandbox=sandbox, workers=args.workers, timeout=args.timeout,

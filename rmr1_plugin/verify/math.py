@@ -15,6 +15,7 @@ tower of exponents costs at most its deadline, in any thread.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ def default_pool() -> DeadlinePool:
     """The process-wide math pool (one worker per core), started on first use."""
     global _pool
     with _pool_lock:
-        if _pool is None or _pool._closed or _pool._owner != __import__("os").getpid():
+        if _pool is None or _pool._closed or _pool._owner != os.getpid():
             _pool = DeadlinePool(_TASK, memory_mb=WORKER_MEMORY_MB)
         return _pool
 
