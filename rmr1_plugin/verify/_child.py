@@ -31,8 +31,12 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
 SIGKILL = 9
-MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 0x4000, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 0x4000, 1 << 18
+#: Per-mount flags a remount in a user namespace must keep (they are locked).
+_KEPT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": 1024,
+               "nodiratime": 2048, "relatime": 1 << 21}
 
 
 # -- confinement -------------------------------------------------------------------------------
@@ -58,13 +62,14 @@ def confine(setup: dict, fds: dict) -> None:
     """
     info_fd = fds["info"]
     libc = _libc()
-    info = {"network_isolated": False, "pid_namespace": False, "uid": os.getuid(), "notes": []}
+    info = {"network_isolated": False, "pid_namespace": False, "read_only_host": False, "uid": os.getuid(),
+            "notes": []}
     want_net = setup.get("isolate_network", True)
     net = CLONE_NEWNET if want_net else 0
-    root = os.getuid() == 0
+    uid, gid = os.getuid(), os.getgid()
+    root = uid == 0
     user = 0 if root else CLONE_NEWUSER  # unprivileged namespaces need a user namespace
-    mounts = CLONE_NEWNS if root and setup.get("drop_to") else 0
-    error = _unshare(libc, user | net | CLONE_NEWPID | mounts)
+    error = _unshare(libc, user | net | CLONE_NEWPID | CLONE_NEWNS)
     if error is None:
         info["network_isolated"], info["pid_namespace"] = bool(net), True
     else:
@@ -74,22 +79,30 @@ def confine(setup: dict, fds: dict) -> None:
             info["network_isolated"] = True
         elif net:
             info["notes"].append(f"no network namespace ({error}): the code can reach the network")
+    if user and (info["pid_namespace"] or info["network_isolated"]):
+        _map_own_ids(uid, gid)
     if info["pid_namespace"]:
         _enter_pid_namespace(libc, fds)
-    drop = setup.get("drop_to")
-    if root and drop:
-        if mounts and info["pid_namespace"]:
-            problem = _expose_interpreter(libc, drop)
-            if problem:
-                info["notes"].append(problem)
+    drop = setup.get("drop_to") if root else None
+    if info["pid_namespace"]:  # our own mount namespace: the host's files become read-only
+        problem = _expose_interpreter(libc, drop) if drop else None
+        problem = problem or _lock_filesystem(libc, setup["cwd"], setup["limits"]["fsize_mb"], drop or (uid, gid))
+        info["read_only_host"] = problem is None
+        if problem:
+            info["notes"].append(problem)
+    if drop:
         os.setgroups([])
         os.setgid(drop[1])
-        os.setuid(drop[0])
+        os.setuid(drop[0])  # root -> nobody also clears every capability
         info["uid"] = drop[0]
     elif root:
         info["notes"].append("running as root: the code can write any file")
-    elif drop:
-        info["notes"].append("not root: runs under your own user id, so files you can write, it can write")
+    else:
+        _drop_capabilities(libc)  # those the user namespace granted
+        if not info["read_only_host"]:
+            info["notes"].append("not root and no private mount namespace: runs under your own user id, "
+                                 "so files you can write, it can write")
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)  # no setuid binary gives anything back
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no /proc/<pid>/fd, mem or ptrace for same-uid processes
     limits = setup["limits"]
     for name, value in (("RLIMIT_CPU", limits["cpu_s"]), ("RLIMIT_AS", limits["memory_mb"] * 1024 * 1024),
@@ -104,6 +117,49 @@ def confine(setup: dict, fds: dict) -> None:
     os.chdir(setup["cwd"])
     os.write(info_fd, json.dumps(info).encode())
     os.close(info_fd)
+
+
+def _map_own_ids(uid: int, gid: int) -> None:
+    """In a fresh user namespace, map our own ids to themselves (files and tmpfs need mapped ids)."""
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as stream:
+            stream.write(text)
+
+
+def _lock_filesystem(libc, cwd: str, size_mb: int, owner: tuple[int, int] | list[int]) -> str | None:
+    """Remount every mount read-only (in our private mount namespace) and give the code a fresh,
+    size-capped tmpfs as its working directory: it can write nowhere on the host."""
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return f"could not make mounts private ({os.strerror(ctypes.get_errno())}); host files stay writable"
+    failed = []
+    with open("/proc/self/mountinfo") as stream:
+        entries = [line.split() for line in stream]
+    for fields in entries:
+        target = fields[4].encode().decode("unicode_escape").encode("latin-1")
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+        for option in fields[5].split(","):
+            flags |= _KEPT_FLAGS.get(option, 0)
+        if libc.mount(None, target, None, flags, None) != 0 and not target.startswith((b"/proc", b"/sys")):
+            failed.append(target.decode(errors="replace"))
+    options = f"size={max(1, size_mb) * 4}m,mode=0700,uid={owner[0]},gid={owner[1]}".encode()
+    if libc.mount(b"tmpfs", cwd.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) != 0:
+        return f"could not mount a private working directory ({os.strerror(ctypes.get_errno())})"
+    if failed:
+        return f"these mounts stay writable: {', '.join(failed[:8])}"
+    return None
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities(libc) -> None:
+    """Clear every capability (a new user namespace grants them all inside it)."""
+    libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), (_CapData * 2)())
 
 
 def _exit_like(status: int) -> None:

@@ -54,6 +54,7 @@ class Isolation(BaseModel):
     sandbox: str
     network_isolated: bool | None = Field(None, description="None: unknown (a remote sandbox decides)")
     pid_namespace: bool | None = None
+    read_only_host: bool | None = Field(None, description="host files read-only, a private tmpfs as workdir")
     uid: int | None = None
     pass_channel: str = ""
     notes: list[str] = Field(default_factory=list)

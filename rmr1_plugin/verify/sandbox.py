@@ -267,7 +267,8 @@ class _Proc:
         if not info:
             notes.append("the sandbox ended before reporting its confinement")
         return Isolation(sandbox="local", network_isolated=info.get("network_isolated"),
-                         pid_namespace=info.get("pid_namespace"), uid=info.get("uid"), pass_channel=channel,
+                         pid_namespace=info.get("pid_namespace"), read_only_host=info.get("read_only_host"),
+                         uid=info.get("uid"), pass_channel=channel,
                          notes=notes)
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
+from pathlib import Path
 
 import httpx
 import pytest
@@ -33,6 +36,23 @@ def test_the_environment_is_scrubbed_and_the_workdir_is_fresh(local, monkeypatch
     assert names == "['HOME', 'LANG', 'PATH', 'TMPDIR']"
     assert "rmr1-sandbox-" in cwd and listing == "[]" and secret == "None"
     assert not os.path.exists(cwd), "the working directory is removed after the run"
+
+
+@pytest.mark.timeout(60)
+def test_host_files_are_read_only_and_the_workdir_is_a_private_scratch(local):
+    folder = Path(tempfile.mkdtemp(prefix="rmr1-open-"))  # pytest's tmp_path is closed to other users
+    folder.chmod(0o777)  # even a world-writable folder
+    target = folder / "written-by-the-sandbox"
+    code = (f"open('scratch', 'w').write('ok')\nprint(open('scratch').read())\n"
+            f"try:\n    open({str(target)!r}, 'w')\n    print('wrote')\nexcept OSError as exc:\n    print(exc.errno)")
+    outcome = local.run(RunRequest(code=code))
+    if not outcome.isolation.read_only_host:
+        pytest.skip(f"no private mount namespace here: {outcome.isolation.notes}")
+    try:
+        assert outcome.stdout.split() == ["ok", "30"]  # EROFS
+        assert not target.exists()
+    finally:
+        shutil.rmtree(folder)
 
 
 @pytest.mark.timeout(60)
