@@ -62,6 +62,10 @@ def confine(setup: dict, fds: dict) -> None:
     """
     info_fd = fds["info"]
     libc = _libc()
+    # If the harness dies, so does the run (it waits for us in the thread that started us).
+    libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    if os.getppid() != fds.get("parent", os.getppid()):
+        os._exit(137)
     info = {"network_isolated": False, "pid_namespace": False, "read_only_host": False, "uid": os.getuid(),
             "notes": []}
     want_net = setup.get("isolate_network", True)
@@ -168,7 +172,7 @@ def _exit_like(status: int) -> None:
 
 def _enter_pid_namespace(libc, fds: dict) -> None:
     """Fork into the new pid namespace (see :func:`confine`); returns in pid 2."""
-    held = [v for k, v in fds.items() if k != "setup"]
+    held = [v for k, v in fds.items() if k not in ("setup", "parent")]
     lifeline_r, lifeline_w = os.pipe()
     pid = os.fork()
     if pid:  # outside: relay the status; hold nothing the parent or the code could wait on

@@ -221,10 +221,12 @@ class LocalSandbox:
             setup_file.write(json.dumps(setup).encode())
             setup_file.seek(0)
             all_fds = {**fds, "setup": setup_file.fileno(), "info": info_w}
+            fd_numbers = tuple(all_fds.values())
+            all_fds["parent"] = os.getpid()
             try:
                 popen = subprocess.Popen(
                     [self.python, "-I", "-S", _CHILD, mode, json.dumps(all_fds)], stdin=stdin, stdout=stdout,
-                    stderr=stderr, pass_fds=tuple(all_fds.values()), env=_clean_env(cwd), cwd=cwd,
+                    stderr=stderr, pass_fds=fd_numbers, env=_clean_env(cwd), cwd=cwd,
                     start_new_session=True,
                 )
             finally:
