@@ -22,13 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from rich.console import Console
+from rich.table import Table
 
-from rmr1_plugin.verify import run_code_tests, run_code_tests_batch, verify_math, verify_math_batch  # noqa: E402
-from rmr1_plugin.verify.humaneval import humaneval_rows  # noqa: E402
-from rmr1_plugin.verify.math import WORKER_MEMORY_MB, as_latex  # noqa: E402
-from rmr1_plugin.verify.pool import DeadlinePool  # noqa: E402
+from rmr1_plugin.verify import run_code_tests, run_code_tests_batch, verify_math, verify_math_batch
+from rmr1_plugin.verify.humaneval import humaneval_rows
+from rmr1_plugin.verify.math import WORKER_MEMORY_MB, as_latex
+from rmr1_plugin.verify.pool import DeadlinePool
+
 
 def timed(fn):
     start = time.perf_counter()

@@ -492,7 +492,7 @@ class Remote:
     """A candidate object seen from the tests: callable and attribute access go to the candidate;
     comparing, hashing or truth-testing it raises, so only plain values are ever judged."""
 
-    __slots__ = ("_rmr1_handle", "_rmr1_type", "_rmr1_rpc")
+    __slots__ = ("_rmr1_handle", "_rmr1_rpc", "_rmr1_type")
 
     def __init__(self, handle: int, typename: str, rpc) -> None:
         object.__setattr__(self, "_rmr1_handle", handle)

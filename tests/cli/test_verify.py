@@ -48,7 +48,7 @@ def test_verify_code_to_stdout(tmp_path):
         {"id": 5, "code": "Sure:\n```python\ndef f(x):\n    return x + 1\n```", "tests": "assert f(1) == 2"},
     ])
     done = subprocess.run([sys.executable, "-m", "rmr1_plugin", "verify", "code", "--input", str(source),
-                           "--extract-code", "--workers", "2"], capture_output=True, text=True, timeout=120)
+                           "--extract-code", "--workers", "2"], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [(r["id"], r["status"], r["passed"]) for r in rows] == [

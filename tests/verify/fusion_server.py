@@ -40,7 +40,7 @@ def make_app() -> FastAPI:
         start = time.monotonic()
         try:
             done = subprocess.run([sys.executable, "-I", "-c", request.code], input=request.stdin or "",
-                                  capture_output=True, text=True, timeout=request.run_timeout)
+                                  capture_output=True, text=True, timeout=request.run_timeout, check=False)
             run = {"status": "Finished", "return_code": done.returncode, "stdout": done.stdout,
                    "stderr": done.stderr}
         except subprocess.TimeoutExpired:

@@ -16,7 +16,7 @@ SECRET_NAME, SECRET = "RMR1_HOSTILE_SECRET", "correct-horse-battery-staple"
 
 
 def _sandbox_processes() -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=False).stdout
     return [line for line in out.splitlines() if "verify/_child.py" in line]
 
 
@@ -40,7 +40,7 @@ def attack(tmp_path_factory):
         try:
             while True:
                 accepted.append(listener.accept())
-        except (socket.timeout, OSError):
+        except (TimeoutError, OSError):
             pass
     finally:
         listener.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 judge = pytest.importorskip("rmr1_plugin.judge", reason="the judge engine (issue 4) is not on this branch")
-from rmr1_plugin.backends.replay import ReplayBackend  # noqa: E402
+from rmr1_plugin.backends.replay import ReplayBackend
 
 
 @pytest.mark.timeout(120)

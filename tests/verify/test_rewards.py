@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from rmr1_plugin.verify import CodeResult, MathResult, code_reward, completion_text, extract_code, math_reward, to_scores
+from rmr1_plugin.verify import (
+    CodeResult,
+    MathResult,
+    code_reward,
+    completion_text,
+    extract_code,
+    math_reward,
+    to_scores,
+)
 
 
 @pytest.mark.timeout(60)
