@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     preset = parser.add_mutually_exclusive_group()
     preset.add_argument("--smoke", action="store_true", help="few steps per stage (CI)")
     preset.add_argument("--full", action="store_true", help="more steps: a clearer policy gain, longer run")
+    parser.add_argument("--prepare-only", action="store_true",
+                        help="only build the tiny models and write the datasets (what recipes/trl/tiny train on)")
     parser.add_argument("--judge-model", help="judge checkpoint (folder or hub id) instead of the tiny one")
     parser.add_argument("--model", help="policy checkpoint (folder or hub id) instead of the tiny one")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
@@ -62,6 +64,13 @@ def run(args: argparse.Namespace) -> int:
         sft_steps=args.sft_steps, grpo_steps=args.grpo_steps, strategy=args.strategy,
     )
     logging.getLogger(__name__).info("rmr1 quickstart (%s preset) writing to %s", preset, out)
+    if args.prepare_only:
+        from rmr1_plugin.quickstart.pipeline import build_models, write_datasets
+
+        judge, policy = build_models(config)
+        for name, folder in {"judge": judge, "policy": policy, **write_datasets(config)}.items():
+            print(f"{name}: {folder}")
+        return 0
     result = run_quickstart(config, progress=lambda line: print(line, file=sys.stderr, flush=True))
     (out / "results.json").write_text(json.dumps(result.model_dump(mode="json"), indent=2))
     print(render(result))

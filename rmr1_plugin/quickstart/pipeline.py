@@ -206,7 +206,7 @@ def policy_correctness(path: str | Path, questions: list[tuple[int, int]], confi
 def _common_args(config: QuickstartConfig, out: Path) -> dict[str, Any]:
     return dict(
         output_dir=str(out), save_strategy="no", report_to=[], logging_steps=10, seed=config.seed,
-        use_cpu=config.device in (None, "cpu") and not _cuda(), dataloader_num_workers=0, disable_tqdm=False,
+        use_cpu=config.device in (None, "cpu") and not _cuda(), dataloader_num_workers=0, disable_tqdm=True,
     )
 
 
@@ -274,6 +274,32 @@ def build_models(config: QuickstartConfig) -> tuple[Path, Path]:
     return judge, policy
 
 
+def write_datasets(config: QuickstartConfig) -> dict[str, Path]:
+    """The quickstart's training data as JSONL folders (what ``recipes/trl/tiny`` train on).
+
+    ``judge_sft``: prompt/completion chains; ``judge_rlvr``: prompt/ground_truth (``rmr1 prepare``'s
+    TRL shape); ``policy``: prompts of the held-out questions, with ``gold`` for the verifier.
+    """
+    import json
+
+    train_triples, _ = task.split_pairs(config.held_out_pairs, seed=config.seed)
+    _, held_questions = split_questions(config.policy_eval_fraction, config.seed)
+    sets = {
+        "judge_sft": judge_sft_rows(train_triples, config.sft_steps * config.sft_batch, seed=config.seed + 10),
+        "judge_rlvr": judge_rlvr_rows(train_triples, max(8, config.rlvr_steps * config.rlvr_prompts),
+                                      seed=config.seed + 20),
+        "policy": [{"prompt": policy_prompt(a, b), "gold": str(a + b)} for a, b in held_questions],
+    }
+    paths = {}
+    for name, rows in sets.items():
+        folder = config.out / "data" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "train.jsonl", "w") as handle:
+            handle.writelines(json.dumps(row) + "\n" for row in rows)
+        paths[name] = folder
+    return paths
+
+
 def _mean_logged(history: list[dict[str, float]], key: str, last: int | None = None) -> float | None:
     values = [h[key] for h in history if key in h]
     if last:
@@ -302,8 +328,9 @@ def run_quickstart(config: QuickstartConfig, progress: Callable[[str], None] = l
             return outcome
         return done
 
-    done = stage("build", "building the tiny judge, policy and tokenizer")
+    done = stage("build", "building the tiny judge, policy and tokenizer; writing the datasets")
     judge_path, policy_path = build_models(config)
+    write_datasets(config)
     metrics = judge_accuracy(judge_path, held_pairs, config)
     done(metrics, judge_path)
 

@@ -32,7 +32,7 @@ from typing import Literal
 from rmr1_plugin.prompts import build_judge_messages, place_pair
 
 #: Largest operand and largest possible answer.
-MAX_DIGIT = 5
+MAX_DIGIT = 9
 MAX_ANSWER = 2 * MAX_DIGIT
 
 
@@ -144,3 +144,23 @@ def corpus() -> list[str]:
     return [question_text(a, b) for a in range(10) for b in range(10)] + [
         reference_chain(p) for p in pairs
     ] + [" ".join(str(i) for i in range(MAX_ANSWER + 1))] * 20 + ["user assistant system"] * 20
+
+
+def arithmetic_text(n: int, facts_per_row: int = 16, seed: int = 0) -> list[str]:
+    """``n`` rows of sums written the way the judge's solution writes them (``3+4=7``).
+
+    The quickstart pre-trains its tiny judge on these, as a real judge starts from a base model
+    that already knows arithmetic; judge training then teaches the format and the comparison.
+
+    >>> arithmetic_text(1, facts_per_row=2, seed=1)
+    ['2+9=11\\n1+4=5']
+    """
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        facts = []
+        for _ in range(facts_per_row):
+            a, b = rng.randint(0, MAX_DIGIT), rng.randint(0, MAX_DIGIT)
+            facts.append(f"{a}+{b}={a + b}")
+        rows.append("\n".join(facts))
+    return rows
