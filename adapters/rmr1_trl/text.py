@@ -4,20 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rmr1_plugin.verify.rewards import completion_text
 
-def completion_text(completion: Any) -> str:
-    """The text of a completion given as a string or as chat messages (the assistant turns).
-
-    >>> completion_text([{"role": "assistant", "content": "hi"}])
-    'hi'
-    >>> completion_text("plain")
-    'plain'
-    """
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, list) and all(isinstance(m, dict) for m in completion):
-        return "".join(str(m.get("content", "")) for m in completion if m.get("role", "assistant") == "assistant")
-    raise TypeError(f"a completion must be a string or a list of chat messages, got {type(completion).__name__}")
+__all__ = ["completion_text", "prompt_key"]
 
 
 def prompt_key(prompt: Any) -> str:

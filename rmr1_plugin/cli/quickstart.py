@@ -39,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     preset = parser.add_mutually_exclusive_group()
     preset.add_argument("--smoke", action="store_true", help="few steps per stage (CI)")
     preset.add_argument("--full", action="store_true", help="more steps: a clearer policy gain, longer run")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (for CI logs)")
     parser.add_argument("--prepare-only", action="store_true",
                         help="only build the tiny models and write the datasets (what recipes/trl/tiny train on)")
     parser.add_argument("--judge-model", help="judge checkpoint (folder or hub id) instead of the tiny one")
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     config = QuickstartConfig.preset(
         preset, out, judge_model=args.judge_model, model=args.model, device=args.device, seed=args.seed,
         sft_steps=args.sft_steps, grpo_steps=args.grpo_steps, strategy=args.strategy,
+        progress_bars=False if args.no_progress else None,
     )
     logging.getLogger(__name__).info("rmr1 quickstart (%s preset) writing to %s", preset, out)
     if args.prepare_only:
