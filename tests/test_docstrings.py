@@ -14,6 +14,11 @@ MODULES = [
     "rmr1_plugin.rewards",
     "rmr1_plugin.data.formats",
     "rmr1_plugin.data.prepare",
+    "rmr1_plugin.quickstart.task",
+    "rmr1_trl.judge_training",
+    "rmr1_trl.groups",
+    "rmr1_trl.config",
+    "rmr1_trl.text",
 ]
 
 
