@@ -93,6 +93,9 @@ def main() -> int:
     table.add_row("code: HumanEval canonical + mutants", str(len(rows)), f"{seq_c:.2f}", f"{batch_c:.2f}",
                   f"{seq_c / batch_c:.2f}x", str(same_code))
     console.print(table)
+    load = os.getloadavg()[0]
+    console.print(f"1-minute load average {load:.1f} on {os.cpu_count()} cores"
+                  + (" (other work competes for the cores: ratios shrink)" if load > (os.cpu_count() or 1) else ""))
     passed = sum(r.passed for r in batch_code)
     console.print(f"code: {passed} of {len(rows)} passed (expected {len(rows) // 2}: canonical pass, mutants fail)")
     return 0 if same and same_code else 1

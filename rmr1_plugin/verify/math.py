@@ -14,6 +14,7 @@ tower of exponents costs at most its deadline, in any thread.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -100,11 +101,9 @@ def _input_problem(response: Any, gold: Any) -> str | None:
 
 def check_pair(item: dict) -> dict:
     """Worker task: parse and compare one pair (no timeouts here: the pool enforces them)."""
-    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+    from math_verify import parse, verify
 
-    for name in ("math_verify.parser", "math_verify.grader", "math_verify.utils"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    targets = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
+    targets = _targets()
     gold = str(item["gold"])
     gold_parsed = parse(as_latex(gold), targets, parsing_timeout=None)
     if not gold_parsed:
@@ -122,6 +121,16 @@ def check_pair(item: dict) -> dict:
     fields.update(extracted=str(answer_parsed[-1])[:2000], parsed_answer=str(answer_parsed[0])[:2000])
     ok = verify(gold_parsed, answer_parsed, timeout_seconds=None, raise_on_error=False)
     return {"status": "correct" if ok else "incorrect", **fields}
+
+
+@functools.cache
+def _targets() -> list:
+    """math-verify's extraction settings, built once per worker: its regex caches key on them."""
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig
+
+    for name in ("math_verify.parser", "math_verify.grader", "math_verify.utils"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # its "timeout disabled" warnings: we kill instead
+    return [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
 
 
 # -- pure helpers ------------------------------------------------------------------------------
