@@ -26,7 +26,7 @@ format-error rate, the policy's verified correctness before/after GRPO, time per
 the models are. What to expect from a tiny model: the judge learns this task (>= 90% target); the
 policy's correctness rises, modestly in the default run, more with --full.
 
-Presets: --smoke (every stage, a few steps: checks the plumbing, not the targets, ~1 min),
+Presets: --smoke (every stage, a few steps: checks the plumbing, not the targets),
 default (the targets, a few minutes on 2 CPU cores), --full (longer, clearer policy gain).
 
 Real checkpoints (GPU): --judge-model and --model replace the tiny models, e.g.

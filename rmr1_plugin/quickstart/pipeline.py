@@ -56,9 +56,9 @@ class QuickstartConfig(BaseModel):
     # judge pre-training on plain sums, then SFT
     pretrain_steps: int = 0
     pretrain_batch: int = 32
-    sft_steps: int = 300
+    sft_steps: int = 360
     sft_batch: int = 32
-    sft_lr: float = 5e-3
+    sft_lr: float = 3e-3
     # judge RLVR
     rlvr_steps: int = 8
     rlvr_prompts: int = 8
@@ -71,10 +71,10 @@ class QuickstartConfig(BaseModel):
     warmup_lr: float = 3e-3
     warmup_correct: float = Field(0.3, ge=0.0, le=1.0, description="share of right answers in the noisy warm-up data")
     policy_eval_fraction: float = 0.34
-    grpo_steps: int = 20
+    grpo_steps: int = 30
     grpo_prompts: int = 6
     grpo_generations: int = 4
-    grpo_lr: float = 2e-3
+    grpo_lr: float = 2e-4
     strategy: str = "round_robin"
     eval_samples: int = 16
     judge_max_new_tokens: int = 48
