@@ -18,13 +18,16 @@ Run the whole mission in miniature, with TRL's trainers and no downloads:
   2. SFT-distil the judge on chain-of-rubrics outputs (<type>Reasoning</type>, <solution>,
      <eval>, <answer>[[A]]</answer>);
   3. GRPO (RLVR) of the judge with the verdict reward;
-  4. warm the policy up on noisy answers to some questions, then GRPO it on held-out questions
-     with the trained judge as the only reward (the math verifier only measures).
+  4. warm the policy up on noisy answers to two thirds of the questions, then GRPO it on them
+     with the trained judge as the only reward (the math verifier only measures, on those
+     questions and on held-out ones).
 
 It prints judge verdict accuracy on held-out pairs before SFT / after SFT / after RLVR, the
 format-error rate, the policy's verified correctness before/after GRPO, time per stage, and where
-the models are. What to expect from a tiny model: the judge learns this task (>= 90% target); the
-policy's correctness rises, modestly in the default run, more with --full.
+the models are. What a tiny model shows (docs/trl.md has the measurements): the judge learns
+the format at once and the verdict to ~80% in the default budget (target 90%); the policy is the
+hard part -- pushed harder, it learns to exploit the small judge. benchmarks/quickstart_targets.py
+checks the targets.
 
 Presets: --smoke (every stage, a few steps: checks the plumbing, not the targets),
 default (the targets, a few minutes on 2 CPU cores), --full (longer, clearer policy gain).

@@ -9,13 +9,15 @@ Stages (each a TRL trainer, each timed):
    beat spending the same steps on SFT;
 3. ``judge_sft``: SFT distillation (``SFTTrainer``) on chain-of-rubrics outputs for synthetic pairs;
 4. ``judge_rlvr``: GRPO (``GRPOTrainer``) with the verdict reward (``rmr1_trl.verdict_reward``);
-5. ``policy_warmup``: SFT of the policy on *noisy* answers to the training questions only;
-6. ``policy_grpo``: GRPO of the policy on the held-out questions, the trained judge
-   (``rmr1_trl.JudgeReward``, round-robin over each group) as the only reward.
+5. ``policy_warmup``: SFT of the policy on *noisy* answers (mostly wrong) to two thirds of the
+   questions, so its sampled answers are right only now and then;
+6. ``policy_grpo``: GRPO of the policy on those questions, the trained judge
+   (``rmr1_trl.JudgeReward``, round-robin over each group) as the only reward -- no gold answer
+   reaches training.
 
 The judge is measured on held-out pairs (verdict accuracy, format-error rate) before SFT, after
-SFT and after RLVR; the policy's answers on the held-out questions are checked by the math
-verifier (which the reward never sees) before and after GRPO.
+SFT and after RLVR; the policy's sampled answers are checked by the math verifier (which the
+reward never sees) before and after GRPO, on its training questions and on held-out ones.
 """
 
 from __future__ import annotations
@@ -51,12 +53,12 @@ class QuickstartConfig(BaseModel):
     judge_layers: int = 3
     judge_hidden: int = 128
     policy_layers: int = 2
-    policy_hidden: int = 64
+    policy_hidden: int = 128
     vocab_size: int = 1000
     # judge pre-training on plain sums, then SFT
     pretrain_steps: int = 0
     pretrain_batch: int = 32
-    sft_steps: int = 360
+    sft_steps: int = 600
     sft_batch: int = 32
     sft_lr: float = 3e-3
     # judge RLVR
@@ -66,7 +68,7 @@ class QuickstartConfig(BaseModel):
     rlvr_lr: float = 1e-4
     rlvr_temperature: float = 1.0
     # policy
-    warmup_steps: int = 60
+    warmup_steps: int = 200
     warmup_batch: int = 32
     warmup_lr: float = 3e-3
     warmup_correct: float = Field(0.3, ge=0.0, le=1.0, description="share of right answers in the noisy warm-up data")
@@ -74,7 +76,8 @@ class QuickstartConfig(BaseModel):
     grpo_steps: int = 30
     grpo_prompts: int = 6
     grpo_generations: int = 4
-    grpo_lr: float = 2e-4
+    grpo_lr: float = 1e-4
+    grpo_beta: float = 0.04
     strategy: str = "round_robin"
     eval_samples: int = 16
     judge_max_new_tokens: int = 48
@@ -87,11 +90,18 @@ class QuickstartConfig(BaseModel):
             "smoke": dict(sft_steps=30, rlvr_steps=2, warmup_steps=10, grpo_steps=2, eval_samples=4,
                           held_out_pairs=40),
             "default": {},
-            "full": dict(sft_steps=600, rlvr_steps=20, warmup_steps=100, grpo_steps=60, eval_samples=32),
+            "full": dict(sft_steps=1200, rlvr_steps=20, warmup_steps=400, grpo_steps=60, eval_samples=32),
         }
         if name not in steps:
             raise ValueError(f"preset must be one of {sorted(steps)}, got {name!r}")
-        return cls(out=out, **{**steps[name], **{k: v for k, v in overrides.items() if v is not None}})
+        chosen = {k: v for k, v in overrides.items() if v is not None}
+        # Learning rates measured for the tiny models would wreck a pretrained checkpoint.
+        real = {}
+        if chosen.get("judge_model"):
+            real.update(sft_lr=1e-5, rlvr_lr=1e-6)
+        if chosen.get("model"):
+            real.update(warmup_lr=1e-5, grpo_lr=1e-6)
+        return cls(out=out, **{**steps[name], **real, **chosen})
 
 
 class StageResult(BaseModel):
@@ -183,6 +193,13 @@ def judge_accuracy(path: str | Path, pairs: list[task.SumPair], config: Quicksta
     return {"accuracy": right / len(pairs), "format_error_rate": errors / len(pairs), "a_rate": a_share}
 
 
+def policy_metrics(path: str | Path, trained: list[tuple[int, int]], held: list[tuple[int, int]],
+                   config: QuickstartConfig) -> dict[str, float]:
+    """Verified correctness on the questions the policy trains on and on held-out ones."""
+    return {"correct": policy_correctness(path, trained, config)["correct"],
+            "held_out_correct": policy_correctness(path, held, config)["correct"]}
+
+
 def policy_correctness(path: str | Path, questions: list[tuple[int, int]], config: QuickstartConfig) -> dict[str, float]:
     """Share of sampled answers (temperature 1) to ``questions`` the math verifier accepts."""
     import torch
@@ -245,7 +262,7 @@ def sft(model_path: str | Path, rows: list[dict[str, Any]], out: Path, *, steps:
 
 def grpo(model_path: str | Path, rows: list[dict[str, Any]], reward_funcs: list[Callable[..., Any]], out: Path, *,
          steps: int, prompts: int, generations: int, lr: float, max_completion_length: int,
-         temperature: float, config: QuickstartConfig) -> tuple[Path, list[dict[str, float]]]:
+         temperature: float, config: QuickstartConfig, beta: float = 0.0) -> tuple[Path, list[dict[str, float]]]:
     """GRPO with TRL's ``GRPOTrainer``; returns the saved model and the trainer's log history."""
     from datasets import Dataset
     from transformers import AutoTokenizer
@@ -255,7 +272,7 @@ def grpo(model_path: str | Path, rows: list[dict[str, Any]], reward_funcs: list[
     tokenizer.padding_side = "left"
     args = GRPOConfig(
         max_steps=steps, per_device_train_batch_size=prompts * generations, num_generations=generations,
-        learning_rate=lr, lr_scheduler_type="constant", beta=0.0, max_completion_length=max_completion_length,
+        learning_rate=lr, lr_scheduler_type="constant", beta=beta, max_completion_length=max_completion_length,
         temperature=temperature, logging_steps=1, **{k: v for k, v in _common_args(config, out).items()
                                                      if k != "logging_steps"},
     )
@@ -365,26 +382,26 @@ def run_quickstart(config: QuickstartConfig, progress: Callable[[str], None] = l
     metrics["train_reward"] = _mean_logged(history, "rewards/verdict_reward/mean") or float("nan")
     done(metrics, judge_path)
 
-    done = stage("policy_warmup", f"policy warm-up SFT on noisy answers ({config.warmup_correct:.0%} right), "
+    done = stage("policy_warmup", f"policy warm-up SFT on noisy answers ({config.warmup_correct:.0%} right) to "
                                   f"{len(warm_questions)} questions")
     if config.warmup_steps > 0:
         rows = noisy_answer_rows(warm_questions, config.warmup_steps * config.warmup_batch, config.warmup_correct,
                                  seed=config.seed + 30)
         policy_path = sft(policy_path, rows, config.out / "policy-warmup", steps=config.warmup_steps,
                           batch=config.warmup_batch, lr=config.warmup_lr, config=config)
-    done(policy_correctness(policy_path, held_questions, config), policy_path)
+    done(policy_metrics(policy_path, warm_questions, held_questions, config), policy_path)
 
-    done = stage("policy_grpo", f"policy GRPO on {len(held_questions)} held-out questions, the judge "
+    done = stage("policy_grpo", f"policy GRPO on the same {len(warm_questions)} questions, the judge "
                                 f"({config.strategy}) as the only reward")
     reward = JudgeReward(make_judge(judge_path, config), strategy=config.strategy,
                          group_size=config.grpo_generations, name="rmr1_judge")
     rng = random.Random(config.seed + 40)
-    rows = [{"prompt": policy_prompt(*rng.choice(held_questions))} for _ in range(config.grpo_steps * config.grpo_prompts)]
+    rows = [{"prompt": policy_prompt(*rng.choice(warm_questions))} for _ in range(config.grpo_steps * config.grpo_prompts)]
     policy_path, history = grpo(
         policy_path, rows, [reward], config.out / "policy-grpo", steps=config.grpo_steps,
         prompts=config.grpo_prompts, generations=config.grpo_generations, lr=config.grpo_lr,
-        max_completion_length=8, temperature=1.0, config=config)
-    metrics = policy_correctness(policy_path, held_questions, config)
+        max_completion_length=8, temperature=1.0, config=config, beta=config.grpo_beta)
+    metrics = policy_metrics(policy_path, warm_questions, held_questions, config)
     metrics["judge_calls_per_group"] = _mean_logged(history, "rmr1/judge_calls") or float("nan")
     metrics["no_verdict_rate"] = _mean_logged(history, "rmr1/no_verdict_rate") or 0.0
     done(metrics, policy_path)

@@ -38,12 +38,13 @@ def render(result: QuickstartResult) -> str:
         return "-" if value is None else f"{value:.1%}"
 
     table = Table(title="rmr1 quickstart", show_lines=False)
-    for column in ("stage", "judge accuracy", "format errors", "policy correct", "seconds", "artifact"):
+    for column in ("stage", "judge accuracy", "format errors", "policy correct", "held-out correct", "seconds",
+                   "artifact"):
         table.add_column(column)
     for stage in result.stages:
         m = stage.metrics
         table.add_row(stage.name, pct(m.get("accuracy")), pct(m.get("format_error_rate")), pct(m.get("correct")),
-                      f"{stage.seconds:.0f}", stage.artifact or "-")
+                      pct(m.get("held_out_correct")), f"{stage.seconds:.0f}", stage.artifact or "-")
     buffer = StringIO()
     console = Console(file=buffer, width=160, force_terminal=False, color_system=None)
     console.print(table)
