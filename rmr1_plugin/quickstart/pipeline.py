@@ -48,7 +48,7 @@ class QuickstartConfig(BaseModel):
     model: str | None = None
     seed: int = 0
     device: str | None = None
-    held_out_pairs: int = 100
+    held_out_pairs: int = 300
     # tiny models
     judge_layers: int = 3
     judge_hidden: int = 128
@@ -58,14 +58,14 @@ class QuickstartConfig(BaseModel):
     # judge pre-training on plain sums, then SFT
     pretrain_steps: int = 0
     pretrain_batch: int = 32
-    sft_steps: int = 600
+    sft_steps: int = 800
     sft_batch: int = 32
     sft_lr: float = 3e-3
     # judge RLVR
     rlvr_steps: int = 8
     rlvr_prompts: int = 8
     rlvr_generations: int = 4
-    rlvr_lr: float = 1e-4
+    rlvr_lr: float = 2e-5
     rlvr_temperature: float = 1.0
     # policy
     warmup_steps: int = 200
@@ -90,7 +90,7 @@ class QuickstartConfig(BaseModel):
             "smoke": dict(sft_steps=30, rlvr_steps=2, warmup_steps=10, grpo_steps=2, eval_samples=4,
                           held_out_pairs=40),
             "default": {},
-            "full": dict(sft_steps=1200, rlvr_steps=20, warmup_steps=400, grpo_steps=60, eval_samples=32),
+            "full": dict(sft_steps=1600, rlvr_steps=20, warmup_steps=400, grpo_steps=60, eval_samples=32),
         }
         if name not in steps:
             raise ValueError(f"preset must be one of {sorted(steps)}, got {name!r}")
