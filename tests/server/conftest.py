@@ -1,0 +1,145 @@
+"""Real processes on loopback for the server tests: ``rmr1 serve`` and an OpenAI-compatible judge
+backend (``transformers serve`` with the tiny local model), started and stopped by the tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class Process:
+    """A child process with its output in a log file; ``stop()`` sends SIGTERM, then SIGKILL."""
+
+    def __init__(self, argv: Sequence[str], log: Path, env: dict[str, str] | None = None):
+        self.argv, self.log_path = list(argv), log
+        self._log = open(log, "ab")
+        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **(env or {})}, start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_http(self, url: str, timeout: float, ok=lambda r: True) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"{self.argv[:4]} exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
+            try:
+                if ok(httpx.get(url, timeout=2.0)):
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{url} not up after {timeout} s:\n{self.log()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.alive():
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+class JudgeBackendServer:
+    """``transformers serve`` of a local model: a real OpenAI-compatible judge backend."""
+
+    def __init__(self, model: Path, logs: Path, port: int | None = None):
+        self.model, self.logs = model, logs
+        self.port = port or free_port()
+        self.process: Process | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}/v1"
+
+    def start(self, timeout: float = 120.0) -> JudgeBackendServer:
+        self.process = Process(["transformers", "serve", str(self.model), "--host", HOST, "--port", str(self.port),
+                                "--device", "cpu"], self.logs / f"backend-{self.port}.log")
+        self.process.wait_http(f"http://{HOST}:{self.port}/health", timeout, ok=lambda r: r.status_code == 200)
+        return self
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+
+class RewardServer:
+    """``rmr1 serve`` as a child process."""
+
+    def __init__(self, args: Sequence[str], logs: Path, token: str | None = None):
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        env = {"RMR1_SERVER_TOKEN": token} if token else {"RMR1_SERVER_TOKEN": ""}
+        self.process = Process([sys.executable, "-m", "rmr1_plugin", "serve", "--host", HOST,
+                                "--port", str(self.port), *args], logs / f"server-{self.port}.log", env)
+
+    def wait_listening(self, timeout: float = 60.0) -> RewardServer:
+        # /health answers (200 or 503) as soon as the app is up, whatever the backend's state.
+        self.process.wait_http(f"{self.url}/health", timeout)
+        return self
+
+    def stop(self, timeout: float = 30.0) -> int:
+        return self.process.stop(timeout=timeout)
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Path:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def start_server(logs: Path) -> Iterator:
+    """``start_server(*args, token=None)`` starts ``rmr1 serve`` and stops it after the test."""
+    servers: list[RewardServer] = []
+
+    def start(*args: str, token: str | None = None) -> RewardServer:
+        server = RewardServer(args, logs, token)
+        servers.append(server)
+        return server.wait_listening()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def judge_backend(tiny_model_path: Path, logs: Path) -> Iterator[JudgeBackendServer]:
+    """A running OpenAI-compatible judge backend serving the tiny model."""
+    backend = JudgeBackendServer(tiny_model_path, logs).start()
+    yield backend
+    backend.stop()
