@@ -60,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     judge.add_argument("--max-new-tokens", type=int, help="judge output length limit")
     judge.add_argument("--temperature", type=float, help="judge sampling temperature")
     judge.add_argument("--strategy", help="default ranking strategy of /score and /get_reward")
-    judge.add_argument("--cache-dir", help="keep judge generations on disk here (survives restarts)")
+    judge.add_argument("--cache-file", help="SQLite file keeping judge generations across restarts "
+                                            "(default: in memory)")
     judge.add_argument("--no-neutralize", action="store_true", help="turn off the verdict-injection defence")
 
     server = parser.add_argument_group("server")
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         config = JudgeConfig(style=args.style, swap=args.swap, votes=args.votes, neutralize=not args.no_neutralize,
                              generation=GenerationSettings(**generation))
         backend = make_backend(args.backend, **backend_options(args))
-        cache = _cache(args.cache_dir)
+        cache = _cache(args.cache_file)
         service = RewardService(backend, config, cache=cache, strategy=args.strategy)
     except (ValueError, OSError) as exc:
         print(f"rmr1 serve: error: {exc}", file=sys.stderr)
@@ -148,9 +149,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cache(cache_dir: str | None):
-    if cache_dir is None:
-        return None
-    from rmr1_plugin.cache import DiskCache
+def _cache(path: str | None):
+    from rmr1_plugin.cache import GenerationCache
 
-    return DiskCache(cache_dir)
+    return GenerationCache(path)

@@ -110,8 +110,7 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                  for e in exc.errors()]
+        errors = [_plain_error(e) for e in exc.errors()]
         sentence = "; ".join(f"{format_loc(e['loc'])}: {e['msg']}" for e in errors[:5])
         if len(errors) > 5:
             sentence += f"; and {len(errors) - 5} more"
@@ -243,6 +242,15 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
 
     app.add_middleware(_Edge, settings=settings, metrics=metrics)
     return app
+
+
+def _plain_error(error: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic error as JSON-safe ``loc``/``msg``/``type``, worded for people."""
+    kind, msg = error.get("type", ""), str(error.get("msg", ""))
+    if kind == "json_invalid":
+        where = (error.get("ctx") or {}).get("error", "")
+        return {"loc": ["body"], "msg": f"invalid JSON{f' ({where})' if where else ''}", "type": kind}
+    return {"loc": list(error.get("loc", ())), "msg": msg.removeprefix("Value error, "), "type": kind}
 
 
 class _Edge:

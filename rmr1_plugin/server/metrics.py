@@ -8,7 +8,10 @@ Verdict-error rate in PromQL::
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 
 #: Paths with their own label; anything else is counted as "other" (bounded label cardinality).
 ENDPOINTS = ("/judge", "/score", "/get_reward", "/health", "/metrics")
@@ -30,7 +33,6 @@ class ServerMetrics:
                                                           "with the same Idempotency-Key", registry=r)
         self.judge_calls = Counter("rmr1_judge_calls", "judge generations sent to the backend", registry=r)
         self.backend_errors = Counter("rmr1_backend_errors", "judge generations the backend failed", registry=r)
-        self.cache_hits = Counter("rmr1_cache_hits", "judge generations answered from the cache", registry=r)
         self.verdicts = Counter("rmr1_verdicts", "pair verdicts returned", ["outcome"], registry=r)
         self.verdict_error_ratio = Gauge("rmr1_verdict_error_ratio", "share of verdicts without a winner "
                                                                     "since start", registry=r)
@@ -38,6 +40,10 @@ class ServerMetrics:
         self.queued = Gauge("rmr1_requests_queued", "requests waiting for a judge slot", registry=r)
         self._verdict_total = 0
         self._verdict_errors = 0
+
+    def track_cache_hits(self, hits: Callable[[], int]) -> None:
+        """Export ``hits()`` (the judge cache's own counter) as ``rmr1_cache_hits_total``."""
+        self.registry.register(_CacheHits(hits))
 
     def endpoint(self, path: str) -> str:
         return path if path in ENDPOINTS else "other"
@@ -53,3 +59,14 @@ class ServerMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _CacheHits:
+    """A collector reading the cache's counter at scrape time, so no code path can forget it."""
+
+    def __init__(self, hits: Callable[[], int]):
+        self._hits = hits
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily("rmr1_cache_hits", "judge generations answered from the cache",
+                                  value=self._hits())

@@ -67,15 +67,16 @@ class RewardService:
     """
 
     def __init__(self, backend: Any, config: Any = None, *, cache: Any = None, strategy: str | None = None):
+        from rmr1_plugin.cache import GenerationCache
         from rmr1_plugin.judge import Judge, JudgeConfig
         from rmr1_plugin.ranking import STRATEGIES
 
         self.backend = _CountingBackend(backend)
         self.model_id: str = backend.model_id
         config = config if config is not None else JudgeConfig()
-        self.cache = cache
-        self._strict = Judge(self.backend, config.model_copy(update={"on_error": "raise"}), cache=cache)
-        self._lenient = Judge(self.backend, config.model_copy(update={"on_error": "none"}), cache=cache)
+        self.cache = cache if cache is not None else GenerationCache()
+        self._strict = Judge(self.backend, config.model_copy(update={"on_error": "raise"}), cache=self.cache)
+        self._lenient = Judge(self.backend, config.model_copy(update={"on_error": "none"}), cache=self.cache)
         self.strategies: tuple[str, ...] = tuple(STRATEGIES)
         self.strategy = strategy or self.strategies[0]
         self.check_strategy(self.strategy)
@@ -84,6 +85,7 @@ class RewardService:
     def attach_metrics(self, metrics: ServerMetrics) -> None:
         self.metrics = metrics
         self.backend.metrics = metrics
+        metrics.track_cache_hits(lambda: self.cache.hits)
 
     def check_strategy(self, name: str | None) -> None:
         if name is not None and name not in self.strategies:
@@ -120,9 +122,14 @@ class RewardService:
                               extra_logs={"judge_calls": float(sum(r.calls for r in results))})
 
     async def probe(self) -> None:
-        """Ask the backend for one token; raise with the reason when it cannot answer."""
-        from rmr1_plugin.backends import GenerationSettings
+        """Ask the backend for one token; raise with the reason when it cannot answer.
 
+        Recorded generations (the replay backend) are local data: loaded means ready.
+        """
+        from rmr1_plugin.backends import GenerationSettings, ReplayBackend
+
+        if isinstance(self.backend._backend, ReplayBackend):
+            return
         generations = await self.backend.agenerate(
             [[{"role": "user", "content": "Reply with OK."}]], GenerationSettings(max_new_tokens=1, temperature=0.0))
         if not generations or generations[0].finish_reason == "error":

@@ -115,31 +115,25 @@ class RewardServer:
         return self.process.stop(timeout=timeout)
 
 
-@pytest.fixture
-def logs(tmp_path: Path) -> Path:
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def start_server(logs: Path) -> Iterator:
-    """``start_server(*args, token=None)`` starts ``rmr1 serve`` and stops it after the test."""
+@pytest.fixture(scope="module")
+def spawn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """``spawn_server(*args, token=None)`` starts ``rmr1 serve`` (stopped at the module's end)."""
+    logs = tmp_path_factory.mktemp("server-logs")
     servers: list[RewardServer] = []
 
-    def start(*args: str, token: str | None = None) -> RewardServer:
+    def spawn(*args: str, token: str | None = None) -> RewardServer:
         server = RewardServer(args, logs, token)
         servers.append(server)
         return server.wait_listening()
 
-    yield start
+    yield spawn
     for server in servers:
         server.stop()
 
 
 @pytest.fixture
-def judge_backend(tiny_model_path: Path, logs: Path) -> Iterator[JudgeBackendServer]:
+def judge_backend(tiny_model_path: Path, tmp_path: Path) -> Iterator[JudgeBackendServer]:
     """A running OpenAI-compatible judge backend serving the tiny model."""
-    backend = JudgeBackendServer(tiny_model_path, logs).start()
+    backend = JudgeBackendServer(tiny_model_path, tmp_path).start()
     yield backend
     backend.stop()
