@@ -99,8 +99,8 @@ class JudgeBackendServer:
 class RewardServer:
     """``rmr1 serve`` as a child process."""
 
-    def __init__(self, args: Sequence[str], logs: Path, token: str | None = None):
-        self.port = free_port()
+    def __init__(self, args: Sequence[str], logs: Path, token: str | None = None, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://{HOST}:{self.port}"
         env = {"RMR1_SERVER_TOKEN": token} if token else {"RMR1_SERVER_TOKEN": ""}
         self.process = Process([sys.executable, "-m", "rmr1_plugin", "serve", "--host", HOST,
@@ -115,14 +115,20 @@ class RewardServer:
         return self.process.stop(timeout=timeout)
 
 
+@pytest.fixture
+def loopback_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    return free_port()
+
+
 @pytest.fixture(scope="module")
 def spawn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    """``spawn_server(*args, token=None)`` starts ``rmr1 serve`` (stopped at the module's end)."""
+    """``spawn_server(*args, token=None, port=None)`` starts ``rmr1 serve`` (stopped at the module's end)."""
     logs = tmp_path_factory.mktemp("server-logs")
     servers: list[RewardServer] = []
 
-    def spawn(*args: str, token: str | None = None) -> RewardServer:
-        server = RewardServer(args, logs, token)
+    def spawn(*args: str, token: str | None = None, port: int | None = None) -> RewardServer:
+        server = RewardServer(args, logs, token, port)
         servers.append(server)
         return server.wait_listening()
 

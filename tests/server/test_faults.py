@@ -1,0 +1,135 @@
+"""The reward server under load and faults, in front of a real OpenAI-compatible judge backend
+process (``transformers serve`` with the tiny local model) that the tests kill and restart."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import signal
+import time
+import uuid
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+PAIR = {"question": "What is 2+2?", "answer_a": "4", "answer_b": "5"}
+
+
+def openai_server(spawn_server, backend, *extra: str):
+    """``rmr1 serve`` judging through ``backend`` with short judge outputs and quick failure."""
+    return spawn_server("--backend", "openai", "--model", str(backend.model), "--base-url", backend.base_url,
+                        "--max-new-tokens", "48", *BACKEND_QUICK_FAIL, *extra)
+
+
+def active_requests(url: str) -> float:
+    for line in httpx.get(f"{url}/metrics").text.splitlines():
+        if line.startswith("rmr1_requests_active "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"gave up waiting for {what} after {timeout} s")
+
+
+def test_a_burst_beyond_the_queue_gets_429_with_retry_after_and_the_rest_complete(spawn_server, judge_backend):
+    server = openai_server(spawn_server, judge_backend, "--max-active", "1", "--max-queued", "2")
+    bodies = [{"pairs": [{**PAIR, "answer_b": f"{n}"}]} for n in range(12)]  # distinct: no cache hits
+
+    with concurrent.futures.ThreadPoolExecutor(len(bodies)) as pool:
+        answers = list(pool.map(lambda b: httpx.post(f"{server.url}/judge", json=b, timeout=120), bodies))
+
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) <= {200, 429}, statuses
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused, "a burst of 12 against 1 active + 2 queued must be refused in part"
+    assert 1 <= statuses.count(200) <= 12 - len(refused)
+    for answer in refused:
+        assert int(answer.headers["retry-after"]) >= 1
+        assert "queue full" in answer.json()["error"]
+    # Refused requests were not judged: only the admitted ones reached the backend.
+    calls = sum(float(line.split()[1]) for line in httpx.get(f"{server.url}/metrics").text.splitlines()
+                if line.startswith("rmr1_judge_calls_total"))
+    assert calls == statuses.count(200)
+
+
+def test_backend_killed_mid_run_and_restarted(spawn_server, judge_backend):
+    """Every accepted request completes or fails with a clear 503; none is answered twice; the
+    server stays up and recovers when the backend is back."""
+    server = openai_server(spawn_server, judge_backend, "--max-active", "2", "--max-queued", "64")
+    keys = [str(uuid.uuid4()) for _ in range(10)]
+    bodies = {k: {"pairs": [{**PAIR, "answer_b": f"{i}"}, {**PAIR, "answer_a": f"{i}"}]} for i, k in enumerate(keys)}
+
+    def post(key: str) -> httpx.Response:
+        return httpx.post(f"{server.url}/judge", json=bodies[key], headers={"Idempotency-Key": key}, timeout=120)
+
+    with concurrent.futures.ThreadPoolExecutor(len(keys)) as pool:
+        futures = {key: pool.submit(post, key) for key in keys}
+        # Kill the backend (SIGKILL, like a crash) while requests are being judged.
+        wait_for(lambda: active_requests(server.url) >= 1, 60, "requests in flight")
+        judge_backend.kill()
+        first = {key: future.result() for key, future in futures.items()}
+
+    statuses = {key: answer.status_code for key, answer in first.items()}
+    assert set(statuses.values()) <= {200, 503}, statuses
+    failed = [k for k, s in statuses.items() if s == 503]
+    assert failed, "killing the backend mid-run must fail some requests"
+    for key in failed:
+        assert first[key].json()["error"].startswith("judge backend failed:")
+        assert first[key].headers["retry-after"]
+    assert httpx.get(f"{server.url}/health").status_code == 503
+    assert server.process.alive()
+
+    judge_backend.start()
+    wait_for(lambda: httpx.get(f"{server.url}/health").status_code == 200, 30, "health to recover")
+
+    # Retries with the same keys: failures are judged now, successes come back unchanged, unjudged.
+    again = {key: post(key) for key in keys}
+    assert all(answer.status_code == 200 for answer in again.values()), {k: a.text for k, a in again.items()}
+    for key in keys:
+        replayed = again[key].headers.get("idempotent-replayed") == "true"
+        assert replayed == (statuses[key] == 200)
+        if replayed:
+            assert again[key].json() == first[key].json()
+    assert server.process.alive()
+
+
+def test_partial_results_name_the_backend_failure_instead_of_making_up_a_verdict(spawn_server, judge_backend):
+    server = openai_server(spawn_server, judge_backend)
+    judge_backend.kill()
+    answer = httpx.post(f"{server.url}/judge", json={"pairs": [PAIR], "partial": True}, timeout=120)
+    assert answer.status_code == 200
+    (result,) = answer.json()["results"]
+    assert result["winner"] is None and result["error"]
+    scored = httpx.post(f"{server.url}/score", json={"partial": True, "groups": [
+        {"prompt": "What is 2+2?", "completions": ["4", "5", "6"]}]}, timeout=120)
+    assert scored.status_code == 200
+    (group,) = scored.json()["groups"]
+    assert group["rewards"] == [None, None, None] and group["error"]
+    strict = httpx.post(f"{server.url}/score", json={"groups": [
+        {"prompt": "What is 2+2?", "completions": ["4", "5", "6"]}]}, timeout=120)
+    assert strict.status_code == 503
+
+
+def test_sigterm_finishes_accepted_requests_then_exits(spawn_server, judge_backend):
+    server = openai_server(spawn_server, judge_backend, "--max-active", "1")
+    bodies = [{"pairs": [{**PAIR, "answer_b": f"{n}"}]} for n in range(4)]
+    with concurrent.futures.ThreadPoolExecutor(len(bodies)) as pool:
+        futures = [pool.submit(httpx.post, f"{server.url}/judge", json=b, timeout=120) for b in bodies]
+        wait_for(lambda: active_requests(server.url) >= 1, 60, "requests in flight")
+        server.process.proc.send_signal(signal.SIGTERM)
+        outcomes = []
+        for future in futures:
+            try:
+                outcomes.append(future.result().status_code)
+            except httpx.TransportError:
+                outcomes.append("not accepted")  # arrived after the listener closed
+    assert 200 in outcomes
+    assert set(outcomes) <= {200, "not accepted"}, outcomes
+    assert server.stop() == 0
