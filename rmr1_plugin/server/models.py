@@ -103,7 +103,11 @@ class GroupIn(BaseModel):
 
     prompt: str | list[Message]
     completions: list[str] = Field(min_length=1)
-    reference: str | None = Field(None, description="a reference answer; needed for one completion")
+    reference: str | None = Field(None, description="a baseline answer each completion is compared with "
+                                                    "(strategy 'reference'; needed for one completion)")
+    gold: str | None = Field(None, description="gold answer: math completions are verified first")
+    tests: list[str] | None = Field(None, description="code tests: code completions are run first")
+    task: Literal["math", "code", "chat"] | None = None
 
     @model_validator(mode="after")
     def _enough(self) -> GroupIn:
@@ -118,8 +122,7 @@ class GroupIn(BaseModel):
             out.append(("prompt", self.prompt))
         else:
             out.extend((f"prompt.{i}.content", m.content) for i, m in enumerate(self.prompt))
-        if self.reference is not None:
-            out.append(("reference", self.reference))
+        out.extend((name, getattr(self, name)) for name in ("reference", "gold") if getattr(self, name) is not None)
         return out
 
 

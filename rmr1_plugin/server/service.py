@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from rmr1_plugin.server.metrics import ServerMetrics
@@ -104,15 +105,28 @@ class RewardService:
 
     async def score(self, request: ScoreRequest) -> ScoreResponse:
         strategy = request.strategy or self.strategy
-        jobs = [(g.prompt if isinstance(g.prompt, str) else [m.model_dump() for m in g.prompt],
-                 g.completions, g.reference) for g in request.groups]
-        results = await self._score_groups(jobs, strategy, request.max_calls, request.partial)
+        jobs = []
+        for i, group in enumerate(request.groups):
+            how = _group_strategy(strategy, len(group.completions), group.reference, ("groups", i))
+            prompt = group.prompt if isinstance(group.prompt, str) else [m.model_dump() for m in group.prompt]
+            jobs.append(_GroupJob(prompt, group.completions, how, group.reference,
+                                  {k: v for k, v in (("gold", group.gold), ("tests", group.tests),
+                                                     ("task", group.task)) if v is not None}))
+        results = await self._score_groups(jobs, request.max_calls, request.partial)
         return ScoreResponse(model=self.model_id, strategy=strategy, groups=results)
 
     async def reward(self, request: RewardRequest) -> RewardResponse:
+        jobs = []
         groups = group_queries(request.query, request.prompts, request.labels)
-        jobs = [(g.prompt, g.completions, g.reference) for g in groups]
-        results = await self._score_groups(jobs, self.strategy, None, request.partial)
+        for group in groups:
+            # A lone response is compared with its label; a group is ranked within itself.
+            lone = len(group.completions) == 1
+            how = "reference" if lone else self.strategy
+            jobs.append(_GroupJob(group.prompt, group.completions, how, group.reference if how == "reference" else None))
+            if how == "reference" and group.reference is None:
+                raise LimitError(("labels", group.indices[0]), "the server's strategy is 'reference', which needs "
+                                                               "a label as the reference answer")
+        results = await self._score_groups(jobs, None, request.partial)
         rewards: list[float | None] = [None] * len(request.query)
         for group, result in zip(groups, results):
             for index, reward in zip(group.indices, result.rewards):
@@ -137,25 +151,24 @@ class RewardService:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    async def _score_groups(self, jobs: Sequence[tuple[Any, list[str], str | None]], strategy: str,
-                            max_calls: int | None, partial: bool) -> list[GroupResult]:
-        judge = self._lenient if partial else self._strict
-
-        async def one(prompt: Any, completions: list[str], reference: str | None) -> GroupResult:
-            # A lone completion can only be compared with its reference.
-            how = "reference" if len(completions) == 1 else strategy
-            scores = await judge.ascore_group(prompt, completions, strategy=how, max_calls=max_calls,
-                                              reference=reference)
+    async def _score_groups(self, jobs: Sequence[_GroupJob], max_calls: int | None,
+                            partial: bool) -> list[GroupResult]:
+        # Always the strict judge: a comparison lost to a backend failure would otherwise count as
+        # a draw and the group would get made-up rewards. With ``partial`` the failed group is
+        # answered with nulls and the reason instead.
+        async def one(job: _GroupJob) -> GroupResult:
+            scores = await self._strict.ascore_group(job.prompt, job.completions, strategy=job.strategy,
+                                                     max_calls=max_calls, reference=job.reference, **job.extra)
             return GroupResult(rewards=list(scores.rewards), calls=scores.calls)
 
-        outcomes = await asyncio.gather(*(one(*job) for job in jobs), return_exceptions=True)
+        outcomes = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
         results = []
-        for (_, completions, _), outcome in zip(jobs, outcomes):
+        for job, outcome in zip(jobs, outcomes):
             if isinstance(outcome, BaseException):
                 if not partial or not _is_backend_failure(outcome):
                     raise _classify(outcome)
-                log.warning("group of %d failed, answered with null rewards: %s", len(completions), outcome)
-                outcome = GroupResult(rewards=[None] * len(completions), calls=0, error=_reason(outcome))
+                log.warning("group of %d failed, answered with null rewards: %s", len(job.completions), outcome)
+                outcome = GroupResult(rewards=[None] * len(job.completions), calls=0, error=_reason(outcome))
             results.append(outcome)
         return results
 
@@ -164,6 +177,25 @@ class RewardService:
             return await awaitable
         except Exception as exc:
             raise _classify(exc) from exc
+
+
+@dataclass
+class _GroupJob:
+    prompt: str | list[dict[str, str]]
+    completions: list[str]
+    strategy: str
+    reference: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _group_strategy(strategy: str, size: int, reference: str | None, loc: tuple[str | int, ...]) -> str:
+    """The strategy a group is ranked with: a lone completion is compared with its reference."""
+    how = "reference" if size == 1 else strategy
+    if how == "reference" and reference is None:
+        raise LimitError((*loc, "reference"), "strategy 'reference' (and a single completion) needs a reference")
+    if how != "reference" and reference is not None:
+        raise LimitError((*loc, "reference"), f"a reference is only used by strategy 'reference', not {how!r}")
+    return how
 
 
 def _engine_pair(pair: PairIn) -> Any:
