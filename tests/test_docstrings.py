@@ -14,6 +14,14 @@ MODULES = [
     "rmr1_plugin.rewards",
     "rmr1_plugin.data.formats",
     "rmr1_plugin.data.prepare",
+    "rmr1_plugin.client",
+    "rmr1_plugin.cli.serve",
+    "rmr1_plugin.server.admission",
+    "rmr1_plugin.server.auth",
+    "rmr1_plugin.server.idempotency",
+    "rmr1_plugin.server.models",
+    "rmr1_plugin.server.openrlhf",
+    "rmr1_plugin.server.settings",
 ]
 
 
