@@ -15,6 +15,7 @@ Retries (with exponential backoff and jitter, honouring ``Retry-After``) cover c
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 import uuid
@@ -99,17 +100,19 @@ class _Base:
         if request_timeout is not None:
             self.headers["X-Request-Timeout"] = f"{request_timeout:g}"
 
-    def _outcome(self, response: httpx.Response | None, error: Exception | None, attempt: int
-                 ) -> tuple[bool, float, RewardServerError | None]:
-        """(retry?, delay, error to raise when not retrying or out of attempts)."""
+    def _wait(self, attempt: int, response: httpx.Response | None, error: Exception | None) -> float:
+        """Seconds to wait before retrying a failed attempt; raises :class:`RewardServerError`
+        when the failure is not worth retrying or no retry is left."""
         if response is None:
-            failure = RewardServerError(None, f"{type(error).__name__}: {error}")
-            return attempt < self.retries, backoff_delay(attempt, base=self.backoff, cap=self.max_backoff), failure
-        failure = RewardServerError(response.status_code, _error_text(response))
-        retry = response.status_code in RETRY_STATUSES and attempt < self.retries
-        delay = backoff_delay(attempt, base=self.backoff, cap=self.max_backoff,
-                              retry_after=response.headers.get("retry-after"))
-        return retry, delay, failure
+            failure, retry_after = RewardServerError(None, f"{type(error).__name__}: {error}"), None
+        else:
+            failure, retry_after = RewardServerError(response.status_code, _error_text(response)), \
+                response.headers.get("retry-after")
+            if response.status_code not in RETRY_STATUSES:
+                raise failure
+        if attempt >= self.retries:
+            raise failure
+        return backoff_delay(attempt, base=self.backoff, cap=self.max_backoff, retry_after=retry_after)
 
 
 class RewardClient(_Base):
@@ -147,20 +150,17 @@ class RewardClient(_Base):
         """The server's readiness: ``{"status": "ready" | "unavailable", ...}`` (never raises on 503)."""
         return self._http.get("/health").json()
 
-    def _post(self, path: str, body: dict[str, Any], model: type[M], *, key: str | None = None) -> M:
-        headers = {"Idempotency-Key": key or str(uuid.uuid4())}
-        for attempt in range(self.retries + 1):
-            response, error = None, None
+    def _post(self, path: str, body: dict[str, Any], model: type[M]) -> M:
+        headers = {"Idempotency-Key": str(uuid.uuid4())}  # one per call, the same for its retries
+        for attempt in itertools.count():
             try:
                 response = self._http.post(path, json=body, headers=headers)
-            except httpx.TransportError as exc:
-                error = exc
-            if response is not None and response.status_code == 200:
+            except httpx.TransportError as error:
+                time.sleep(self._wait(attempt, None, error))
+                continue
+            if response.status_code == 200:
                 return model.model_validate(response.json())
-            retry, delay, failure = self._outcome(response, error, attempt)
-            if not retry:
-                raise failure  # type: ignore[misc]
-            time.sleep(delay)
+            time.sleep(self._wait(attempt, response, None))
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -195,18 +195,15 @@ class AsyncRewardClient(_Base):
     async def health(self) -> dict[str, Any]:
         return (await self._http.get("/health")).json()
 
-    async def _post(self, path: str, body: dict[str, Any], model: type[M], *, key: str | None = None) -> M:
-        headers = {"Idempotency-Key": key or str(uuid.uuid4())}
-        for attempt in range(self.retries + 1):
-            response, error = None, None
+    async def _post(self, path: str, body: dict[str, Any], model: type[M]) -> M:
+        headers = {"Idempotency-Key": str(uuid.uuid4())}  # one per call, the same for its retries
+        for attempt in itertools.count():
             try:
                 response = await self._http.post(path, json=body, headers=headers)
-            except httpx.TransportError as exc:
-                error = exc
-            if response is not None and response.status_code == 200:
+            except httpx.TransportError as error:
+                await asyncio.sleep(self._wait(attempt, None, error))
+                continue
+            if response.status_code == 200:
                 return model.model_validate(response.json())
-            retry, delay, failure = self._outcome(response, error, attempt)
-            if not retry:
-                raise failure  # type: ignore[misc]
-            await asyncio.sleep(delay)
+            await asyncio.sleep(self._wait(attempt, response, None))
         raise AssertionError("unreachable")  # pragma: no cover
