@@ -104,9 +104,15 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
         return JSONResponse({"error": str(exc), "detail": detail}, status_code=422)
 
     @app.exception_handler(BackendUnavailable)
-    async def _backend_down(_: Request, exc: BackendUnavailable) -> JSONResponse:
+    async def _backend_down(request: Request, exc: BackendUnavailable) -> JSONResponse:
+        log.warning("%s answered 503: judge backend failed: %s", request.url.path, exc)
         return JSONResponse({"error": f"judge backend failed: {exc}"}, status_code=503,
                             headers={"Retry-After": str(BACKEND_RETRY_AFTER)})
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s failed unexpectedly", request.url.path)
+        return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
