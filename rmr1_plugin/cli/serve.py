@@ -60,6 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     judge.add_argument("--max-new-tokens", type=int, help="judge output length limit")
     judge.add_argument("--temperature", type=float, help="judge sampling temperature")
     judge.add_argument("--strategy", help="default ranking strategy of /score and /get_reward")
+    judge.add_argument("--group-size", type=int, default=1,
+                       help="/get_reward: rank responses to the same prompt from separate requests together, "
+                            "once this many arrived (OpenRLHF: its n_samples_per_prompt; default 1 = off)")
+    judge.add_argument("--group-wait", type=float, default=5.0,
+                       help="/get_reward with --group-size: seconds to wait for the rest of a group (default 5)")
     judge.add_argument("--cache-file", help="SQLite file keeping judge generations across restarts "
                                             "(default: in memory)")
     judge.add_argument("--no-neutralize", action="store_true", help="turn off the verdict-injection defence")
@@ -136,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
                              generation=GenerationSettings(**generation))
         backend = make_backend(args.backend, **backend_options(args))
         cache = _cache(args.cache_file)
-        service = RewardService(backend, config, cache=cache, strategy=args.strategy)
+        service = RewardService(backend, config, cache=cache, strategy=args.strategy,
+                                group_size=args.group_size, group_wait_s=args.group_wait)
     except (ValueError, OSError) as exc:
         print(f"rmr1 serve: error: {exc}", file=sys.stderr)
         return 2

@@ -6,9 +6,11 @@ of piling up until every client times out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 
 
 class QueueFull(Exception):
@@ -49,6 +51,20 @@ class Admission:
             raise QueueFull(self.active, self.queued, self.retry_after())
         self.queued += 1
         return _Ticket(self)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold a judging slot for work whose requests already have their places (responses
+        gathered across requests: their requests wait without a slot, their group takes one)."""
+        await self._slots.acquire()
+        self.active += 1
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.active -= 1
+            self._slots.release()
+            self._recent.append(time.monotonic() - started)
 
     def retry_after(self) -> int:
         """Seconds until a place is likely free: the queue ahead drained at the recent pace."""

@@ -78,7 +78,7 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
     store: IdempotencyStore[BaseModel] = IdempotencyStore(settings.idempotency_ttl_s,
                                                           settings.idempotency_max_entries)
     health_cache: dict[str, Any] = {"at": -1.0, "reason": None}
-    service.attach_metrics(metrics)
+    service.attach(metrics, admission.slot)
 
     app = FastAPI(
         title="rmr1 reward server",
@@ -147,7 +147,12 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
         return key
 
     async def handle(request: Request, endpoint: str, body: BaseModel,
-                     work: Callable[[], Awaitable[R]]) -> Response:
+                     work: Callable[[], Awaitable[R]], *, holds_slot: bool = True) -> Response:
+        """Admit (or refuse with 429), run under the deadline, answer once per idempotency key.
+
+        ``holds_slot=False``: the request keeps its queue place but the work takes judging slots
+        itself (groups gathered across requests must not hold slots while they wait).
+        """
         timeout = deadline_of(request)
         key = idempotency_key(request)
         print_ = fingerprint(endpoint, body.model_dump(mode="json"))
@@ -166,6 +171,8 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
                 raise HTTPProblem(429, str(exc), {"Retry-After": str(exc.retry_after)}) from None
 
             async def job() -> R:
+                if not holds_slot:
+                    return await work()
                 async with ticket:
                     _gauges()
                     try:
@@ -220,7 +227,8 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
             for i, text in enumerate(getattr(body, name) or []):
                 if text is not None and len(text) > settings.max_chars:
                     raise LimitError((name, i), f"{len(text)} characters, over the limit of {settings.max_chars}")
-        return await handle(request, "/get_reward", body, lambda: service.reward(body))
+        return await handle(request, "/get_reward", body, lambda: service.reward(body),
+                            holds_slot=service.collector is None)
 
     @app.get("/health", summary="ready when the judge backend answers")
     async def health() -> JSONResponse:

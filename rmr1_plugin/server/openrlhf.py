@@ -47,6 +47,7 @@ class RewardGroup:
     completions: list[str] = field(default_factory=list)
     indices: list[int] = field(default_factory=list)
     reference: str | None = None
+    prompt_text: str = ""
 
 
 def strip_end_tokens(text: str, tokens: Sequence[str] = END_TOKENS) -> str:
@@ -108,12 +109,14 @@ def read_prompt(prompt: str) -> str | list[dict[str, str]]:
 
 
 def group_queries(
-    queries: Sequence[str], prompts: Sequence[str] | None = None, labels: Sequence[str | None] | None = None
+    queries: Sequence[str], prompts: Sequence[str] | None = None, labels: Sequence[str | None] | None = None,
+    *, lone_ok: bool = False,
 ) -> list[RewardGroup]:
     """Group an OpenRLHF request's queries by prompt, in order of first appearance.
 
     Raises :class:`~rmr1_plugin.server.models.LimitError` naming ``query[i]`` when a query cannot
-    be split or a lone completion has no label to be compared with.
+    be split or (unless ``lone_ok``: other requests may complete its group) a lone completion has
+    no label to be compared with.
 
     >>> [g.indices for g in group_queries(["Q a", "R b", "Q c"], ["Q", "R", "Q"], [None, "b*", None])]
     [[0, 2], [1]]
@@ -126,12 +129,13 @@ def group_queries(
                                            "prompts[i] and has no known assistant header")
         prompt, completion = split
         label = labels[i] if labels else None
-        group = groups.setdefault((prompt, label), RewardGroup(read_prompt(prompt), reference=label))
+        group = groups.setdefault((prompt, label), RewardGroup(read_prompt(prompt), reference=label, prompt_text=prompt))
         group.completions.append(completion)
         group.indices.append(i)
     for group in groups.values():
-        if len(group.completions) == 1 and group.reference is None:
+        if len(group.completions) == 1 and group.reference is None and not lone_ok:
             raise LimitError(("query", group.indices[0]),
                              "the only response to its prompt in this request and no label to compare it "
-                             "with; send all responses to a prompt in one request, or labels")
+                             "with; send all responses to a prompt in one request, give labels, or "
+                             "start the server with --group-size")
     return list(groups.values())

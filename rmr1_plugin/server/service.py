@@ -9,8 +9,10 @@ verdict, for clients that asked for partial results. A reward is never made up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +21,11 @@ from rmr1_plugin.server.models import (
     GroupResult, JudgeRequest, JudgeResponse, LimitError, PairIn, PairResult, RewardRequest, RewardResponse,
     ScoreRequest, ScoreResponse,
 )
-from rmr1_plugin.server.openrlhf import group_queries
+from rmr1_plugin.server.collector import GroupCollector
+from rmr1_plugin.server.openrlhf import RewardGroup, group_queries, read_prompt
+
+#: Ranking strategy of /score and /get_reward when neither the server nor the request names one.
+DEFAULT_STRATEGY = "adaptive"
 
 log = logging.getLogger("rmr1_plugin.server")
 
@@ -67,7 +73,8 @@ class RewardService:
     >>> service = RewardService(make_backend("replay", path="judge.jsonl"))  # doctest: +SKIP
     """
 
-    def __init__(self, backend: Any, config: Any = None, *, cache: Any = None, strategy: str | None = None):
+    def __init__(self, backend: Any, config: Any = None, *, cache: Any = None, strategy: str | None = None,
+                 group_size: int = 1, group_wait_s: float = 2.0):
         from rmr1_plugin.cache import GenerationCache
         from rmr1_plugin.judge import Judge, JudgeConfig
         from rmr1_plugin.ranking import STRATEGIES
@@ -79,11 +86,16 @@ class RewardService:
         self._strict = Judge(self.backend, config.model_copy(update={"on_error": "raise"}), cache=self.cache)
         self._lenient = Judge(self.backend, config.model_copy(update={"on_error": "none"}), cache=self.cache)
         self.strategies: tuple[str, ...] = tuple(STRATEGIES)
-        self.strategy = strategy or self.strategies[0]
+        self.strategy = strategy or DEFAULT_STRATEGY
         self.check_strategy(self.strategy)
         self.metrics: ServerMetrics | None = None
+        self._slot: Callable[[], AbstractAsyncContextManager[Any]] = contextlib.nullcontext
+        self.collector = GroupCollector(group_size, group_wait_s, self._score_collected) if group_size > 1 else None
 
-    def attach_metrics(self, metrics: ServerMetrics) -> None:
+    def attach(self, metrics: ServerMetrics, slot: Callable[[], AbstractAsyncContextManager[Any]]) -> None:
+        """Report to ``metrics``; take a judging slot from ``slot()`` for groups gathered across
+        requests (their requests wait without holding one)."""
+        self._slot = slot
         self.metrics = metrics
         self.backend.metrics = metrics
         metrics.track_cache_hits(lambda: self.cache.hits)
@@ -116,24 +128,48 @@ class RewardService:
         return ScoreResponse(model=self.model_id, strategy=strategy, groups=results)
 
     async def reward(self, request: RewardRequest) -> RewardResponse:
-        jobs = []
-        groups = group_queries(request.query, request.prompts, request.labels)
-        for group in groups:
-            # A lone response is compared with its label; a group is ranked within itself.
-            lone = len(group.completions) == 1
-            how = "reference" if lone else self.strategy
-            jobs.append(_GroupJob(group.prompt, group.completions, how, group.reference if how == "reference" else None))
-            if how == "reference" and group.reference is None:
-                raise LimitError(("labels", group.indices[0]), "the server's strategy is 'reference', which needs "
-                                                               "a label as the reference answer")
-        results = await self._score_groups(jobs, None, request.partial)
+        groups = group_queries(request.query, request.prompts, request.labels, lone_ok=self.collector is not None)
+        if self.collector is None:
+            results = await self._score_groups([_reward_job(g, self.strategy) for g in groups], None, request.partial)
+            per_group = [[(r, result.calls) for r in result.rewards] for result in results]
+        else:
+            per_group = await self._collected(groups, request.partial)
         rewards: list[float | None] = [None] * len(request.query)
-        for group, result in zip(groups, results):
-            for index, reward in zip(group.indices, result.rewards):
+        calls = 0
+        for group, outcome in zip(groups, per_group):
+            for index, (reward, group_calls) in zip(group.indices, outcome):
                 rewards[index] = reward
+            calls += outcome[0][1] if outcome else 0
         scores = [None if r is None else (r + 1.0) / 2.0 for r in rewards]
-        return RewardResponse(rewards=rewards, scores=scores,
-                              extra_logs={"judge_calls": float(sum(r.calls for r in results))})
+        return RewardResponse(rewards=rewards, scores=scores, extra_logs={"judge_calls": float(calls)})
+
+    async def _collected(self, groups: list[RewardGroup], partial: bool) -> list[list[tuple[float | None, int]]]:
+        """Rank each group together with the responses to its prompt from other requests."""
+        assert self.collector is not None
+        outcomes = await asyncio.gather(
+            *(self.collector.submit((g.prompt_text, g.reference), g.completions) for g in groups),
+            return_exceptions=True)
+        results = []
+        for group, outcome in zip(groups, outcomes):
+            if isinstance(outcome, LimitError):
+                raise LimitError(("query", group.indices[0]), outcome.message)
+            if isinstance(outcome, BaseException):
+                if not partial or not _is_backend_failure(outcome):
+                    raise _classify(outcome)
+                outcome = [(None, 0)] * len(group.completions)
+            results.append(outcome)
+        return results
+
+    async def _score_collected(self, key: tuple[str, str | None], completions: list[str]
+                               ) -> list[tuple[float | None, int]]:
+        prompt_text, label = key
+        group = RewardGroup(read_prompt(prompt_text), completions, reference=label, prompt_text=prompt_text)
+        if len(completions) == 1 and label is None:
+            raise LimitError(("query",), f"no other response to its prompt arrived within {self.collector.wait_s:g} s "
+                                         "(--group-wait) and it has no label to be compared with")
+        async with self._slot():
+            (result,) = await self._score_groups([_reward_job(group, self.strategy)], None, partial=False)
+        return [(r, result.calls) for r in result.rewards]
 
     async def probe(self) -> None:
         """Ask the backend for one token; raise with the reason when it cannot answer.
@@ -186,6 +222,15 @@ class _GroupJob:
     strategy: str
     reference: str | None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _reward_job(group: RewardGroup, strategy: str) -> _GroupJob:
+    """An OpenRLHF group: ranked within itself, or a lone response against its label."""
+    how = "reference" if len(group.completions) == 1 else strategy
+    if how == "reference" and group.reference is None:
+        raise LimitError(("labels", group.indices[0] if group.indices else 0),
+                         "the server's strategy is 'reference', which needs a label as the reference answer")
+    return _GroupJob(group.prompt, group.completions, how, group.reference if how == "reference" else None)
 
 
 def _group_strategy(strategy: str, size: int, reference: str | None, loc: tuple[str | int, ...]) -> str:

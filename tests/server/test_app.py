@@ -76,6 +76,31 @@ def test_score_ranks_a_group_and_openrlhf_gets_rewards_and_scores(server):
     assert answer["extra_logs"]["judge_calls"] == group["calls"]
 
 
+def test_responses_from_separate_requests_are_ranked_together_with_group_size(spawn_server, replay_file, server):
+    grouped = spawn_server("--backend", "replay", "--backend-option", f"path={replay_file}", "--strategy",
+                           "round_robin", "--group-size", "2", "--group-wait", "60")
+    together = httpx.post(f"{server.url}/get_reward", json={"query": [CHATML_PROMPT + "4", CHATML_PROMPT + "5"]})
+
+    def one(text):  # OpenRLHF's rollout: one request per response, as each finishes
+        return httpx.post(f"{grouped.url}/get_reward", json={"query": [CHATML_PROMPT + text], "prompts": [CHATML_PROMPT],
+                                                             "labels": [None]}, timeout=60)
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        apart = list(pool.map(one, ["4", "5"]))
+    assert [a.status_code for a in apart] == [200, 200]
+    assert [a.json()["rewards"][0] for a in apart] == together.json()["rewards"]
+
+
+def test_a_lone_response_is_compared_with_its_label_or_refused_after_the_group_wait(spawn_server, replay_file):
+    grouped = spawn_server("--backend", "replay", "--backend-option", f"path={replay_file}", "--group-size", "4",
+                           "--group-wait", "0.2")
+    labelled = httpx.post(f"{grouped.url}/get_reward", json={"query": [CHATML_PROMPT + "5"], "labels": ["4"]})
+    assert labelled.status_code == 200 and labelled.json()["rewards"][0] < 0  # "4" beats "5"
+    alone = httpx.post(f"{grouped.url}/get_reward", json={"query": [CHATML_PROMPT + "5"]})
+    assert alone.status_code == 422
+    assert "query[0]" in alone.json()["error"] and "--group-wait" in alone.json()["error"]
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"pairs": [{"question": "q", "answer_a": "a"}]}, "answer_b"),
     ({"pairs": [{**PAIR, "answer_c": "x"}]}, "pairs[0].answer_c"),
