@@ -178,9 +178,10 @@ class RewardService:
         """
         from rmr1_plugin.backends import GenerationSettings, ReplayBackend
 
-        if isinstance(self.backend._backend, ReplayBackend):
+        backend = self.backend._backend  # a probe is not a judge call: bypass the counting
+        if isinstance(backend, ReplayBackend):
             return
-        generations = await self.backend.agenerate(
+        generations = await backend.agenerate(
             [[{"role": "user", "content": "Reply with OK."}]], GenerationSettings(max_new_tokens=1, temperature=0.0))
         if not generations or generations[0].finish_reason == "error":
             raise BackendUnavailable(generations[0].error if generations else "no generation returned")

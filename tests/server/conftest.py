@@ -87,6 +87,9 @@ class JudgeBackendServer:
         self.process.wait_http(f"http://{HOST}:{self.port}/health", timeout, ok=lambda r: r.status_code == 200)
         return self
 
+    def alive(self) -> bool:
+        return self.process is not None and self.process.alive()
+
     def kill(self) -> None:
         assert self.process is not None
         self.process.kill()
@@ -137,9 +140,18 @@ def spawn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         server.stop()
 
 
-@pytest.fixture
-def judge_backend(tiny_model_path: Path, tmp_path: Path) -> Iterator[JudgeBackendServer]:
-    """A running OpenAI-compatible judge backend serving the tiny model."""
-    backend = JudgeBackendServer(tiny_model_path, tmp_path).start()
+@pytest.fixture(scope="module")
+def _judge_backend_server(tiny_model_path: Path, tmp_path_factory: pytest.TempPathFactory
+                          ) -> Iterator[JudgeBackendServer]:
+    backend = JudgeBackendServer(tiny_model_path, tmp_path_factory.mktemp("backend-logs")).start()
     yield backend
     backend.stop()
+
+
+@pytest.fixture
+def judge_backend(_judge_backend_server: JudgeBackendServer) -> JudgeBackendServer:
+    """A running OpenAI-compatible judge backend serving the tiny model (shared by a module's
+    tests; restarted on the same port when an earlier test killed it)."""
+    if not _judge_backend_server.alive():
+        _judge_backend_server.start()
+    return _judge_backend_server
