@@ -2,11 +2,14 @@
 ``rmr1 serve``, from this process, on loopback.
 
 The judge backend is an OpenAI-compatible server: by default ``transformers serve`` with a tiny
-local model started here (``--backend-url`` points at a running one instead, e.g. vLLM with a real
-RM-R1 checkpoint). Both runs send the same number of distinct one-pair ``/judge`` requests (no
-cache hits) at the same concurrency, stopping at ``--requests`` or ``--duration``, whichever comes
-first. Printed: throughput and p50/p99 latency of each run, and the throughput the server loses
-(target: under 15%).
+local model started here (``--backend-url``/``--model`` point at a running one instead, e.g.
+vLLM with a real RM-R1 checkpoint). Each run sends distinct one-pair ``/judge`` requests (no cache
+hits) at a fixed concurrency and stops at ``--requests`` or ``--duration``, whichever comes first.
+Direct and server runs alternate for ``--rounds`` rounds, so drifting machine load hits both.
+
+Printed: throughput and p50/p99 latency per run, the median throughput of each mode and the
+share the server loses (target: under 15%). A second table drives the server with the replay
+backend (no model at all), which isolates the server's own cost per request.
 
     python benchmarks/server_load.py --requests 200 --duration 120 --concurrency 8
 """
@@ -15,9 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,36 +33,19 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from rmr1_plugin import build_judge_messages
 from rmr1_plugin.backends import GenerationSettings, make_backend
+from rmr1_plugin.backends.local_server import LocalServer, free_port
 from rmr1_plugin.client import AsyncRewardClient
 from rmr1_plugin.judge import Judge, JudgeConfig, JudgePair
 
 HOST = "127.0.0.1"
 TARGET_OVERHEAD = 0.15
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float, process: subprocess.Popen, ok: Callable[[httpx.Response], bool]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[:3]} exited with {process.returncode}")
-        try:
-            if ok(httpx.get(url, timeout=2)):
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} not ready after {timeout} s")
+Run = dict[str, float | str]
 
 
 def pair(i: int) -> dict[str, str]:
-    """A distinct comparison per request, so neither run is helped by a cache."""
+    """A distinct comparison per request, so no run is helped by a cache."""
     return {"question": f"What is {i} + {i}?", "answer_a": str(2 * i), "answer_b": str(2 * i + 1)}
 
 
@@ -88,11 +74,77 @@ async def drive(call: Callable[[int], Awaitable[object]], first: int, count: int
     return latencies, time.perf_counter() - started, failures
 
 
-def summary(name: str, latencies: list[float], wall: float, failures: int) -> dict[str, float | str]:
+def summary(name: str, latencies: list[float], wall: float, failures: int) -> Run:
     ordered = sorted(latencies) or [float("nan")]
     return {"run": name, "requests": len(latencies), "failed": failures, "seconds": wall,
             "throughput": len(latencies) / wall if wall else 0.0,
             "p50": statistics.median(ordered), "p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]}
+
+
+class RewardServerProcess:
+    """``rmr1 serve`` as a separate process on a free loopback port."""
+
+    def __init__(self, *args: str):
+        self.url = f"http://{HOST}:{free_port()}"
+        port = self.url.rsplit(":", 1)[1]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "rmr1_plugin", "serve", "--host", HOST, "--port", port, *args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            env={**os.environ, "RMR1_SERVER_TOKEN": ""})
+
+    def __enter__(self) -> RewardServerProcess:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"rmr1 serve exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError("rmr1 serve not ready after 120 s")
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def through_server(url: str, first: int, args: argparse.Namespace) -> Run:
+    async def run() -> tuple[list[float], float, int]:
+        async with AsyncRewardClient(url, retries=0) as client:
+            async def one(i: int) -> object:
+                return await client.judge([pair(i)])
+
+            await drive(one, 10**7 + first, args.warmup, args.duration, args.concurrency)
+            return await drive(one, first, args.requests, args.duration, args.concurrency)
+
+    return summary("through rmr1 serve", *asyncio.run(run()))
+
+
+def direct(judge: Judge, first: int, args: argparse.Namespace, name: str) -> Run:
+    async def one(i: int) -> object:
+        (verdict,) = await judge.ajudge([JudgePair(**pair(i))])
+        if verdict.error and verdict.error.startswith("no verdict: backend error"):
+            raise RuntimeError(verdict.error)
+        return verdict
+
+    asyncio.run(drive(one, 2 * 10**7 + first, args.warmup, args.duration, args.concurrency))
+    return summary(name, *asyncio.run(drive(one, first, args.requests, args.duration, args.concurrency)))
+
+
+def table(title: str, runs: list[Run]) -> Table:
+    out = Table(title=title)
+    for column in ("run", "requests", "failed", "seconds", "pairs/s", "p50 s", "p99 s"):
+        out.add_column(column, justify="left" if column == "run" else "right")
+    for run in runs:
+        out.add_row(str(run["run"]), str(run["requests"]), str(run["failed"]), f"{run['seconds']:.1f}",
+                    f"{run['throughput']:.2f}", f"{run['p50']:.4f}", f"{run['p99']:.4f}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,87 +154,69 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="requests per run (default 200)")
     parser.add_argument("--duration", type=float, default=120.0, help="seconds per run at most (default 120)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
+    parser.add_argument("--rounds", type=int, default=2, help="direct/server run pairs, alternated (default 2)")
     parser.add_argument("--max-new-tokens", type=int, default=32, help="judge output length (default 32)")
-    parser.add_argument("--warmup", type=int, default=8, help="requests sent before each run, not measured")
+    parser.add_argument("--warmup", type=int, default=4, help="requests sent before each run, not measured")
     args = parser.parse_args(argv)
+    if args.backend_url and not args.model:
+        parser.error("--model is required with --backend-url")
     console = Console()
-    children: list[subprocess.Popen] = []
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            base_url, model = args.backend_url, args.model
-            if base_url is None:
-                from rmr1_plugin.tiny import build_tiny_model
+    settings = GenerationSettings(max_new_tokens=args.max_new_tokens)
+    server_flags = ["--max-new-tokens", str(args.max_new_tokens), "--max-active", str(args.concurrency),
+                    "--max-queued", str(4 * args.concurrency)]
 
-                model = str(build_tiny_model(Path(tmp) / "tiny"))
-                port = free_port()
-                console.print(f"starting transformers serve (tiny model) on {HOST}:{port}")
-                backend_process = subprocess.Popen(
-                    ["transformers", "serve", model, "--host", HOST, "--port", str(port), "--device", "cpu"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-                children.append(backend_process)
-                wait_http(f"http://{HOST}:{port}/health", 180, backend_process, lambda r: r.status_code == 200)
-                base_url = f"http://{HOST}:{port}/v1"
-            if model is None:
-                parser.error("--model is required with --backend-url")
-            settings = GenerationSettings(max_new_tokens=args.max_new_tokens)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = None
+        if args.backend_url is None:
+            from rmr1_plugin.tiny import build_tiny_model
 
-            # 1. Straight to the backend, through the engine in this process.
+            local = LocalServer(build_tiny_model(Path(tmp) / "tiny"))
+            console.print(f"starting transformers serve (tiny model) at {local.base_url}")
+            local.start()
+        base_url, model = (local.base_url, local.model) if local else (args.backend_url, args.model)
+        try:
             judge = Judge(make_backend("openai", base_urls=[base_url], model=model),
-                          JudgeConfig(generation=settings), cache=None)
+                          JudgeConfig(generation=settings), cache=False)
+            runs: list[Run] = []
+            with RewardServerProcess("--backend", "openai", "--model", model, "--base-url", base_url,
+                                     *server_flags) as server:
+                for r in range(args.rounds):
+                    first = r * 2 * args.requests
+                    console.print(f"round {r + 1}/{args.rounds}: direct, then through the server")
+                    runs.append(direct(judge, first, args, "direct (engine -> backend)"))
+                    runs.append(through_server(server.url, first + args.requests, args))
+        finally:
+            if local is not None:
+                local.stop()
 
-            async def direct(i: int) -> object:
-                verdicts = await judge.ajudge([JudgePair(**pair(i))])
-                if verdicts[0].error and not verdicts[0].judgments:
-                    raise RuntimeError(verdicts[0].error)
-                return verdicts
+        # The server's own cost: the same load with recorded judge outputs and no model at all.
+        replay = Path(tmp) / "replay.jsonl"
+        count = 2 * args.rounds * args.requests
+        with replay.open("w") as handle:
+            for i in list(range(count)) + [10**7 + i for i in range(count)] + [2 * 10**7 + i for i in range(count)]:
+                p = pair(i)
+                row = {"messages": build_judge_messages(p["question"], p["answer_a"], p["answer_b"]),
+                       "text": "<type>Reasoning</type><solution>x</solution><eval>y</eval><answer>[[A]]</answer>"}
+                handle.write(json.dumps(row) + "\n")
+        replay_judge = Judge(make_backend("replay", path=str(replay)), JudgeConfig(generation=settings), cache=False)
+        with RewardServerProcess("--backend", "replay", "--backend-option", f"path={replay}", *server_flags) as server:
+            replay_runs = [direct(replay_judge, 0, args, "direct (engine, replay)"),
+                           through_server(server.url, args.requests, args)]
 
-            asyncio.run(drive(direct, 10**6, args.warmup, args.duration, args.concurrency))
-            direct_run = summary("direct (engine -> backend)",
-                                 *asyncio.run(drive(direct, 0, args.requests, args.duration, args.concurrency)))
-
-            # 2. Through the reward server, a separate process.
-            port = free_port()
-            server = subprocess.Popen(
-                [sys.executable, "-m", "rmr1_plugin", "serve", "--backend", "openai", "--model", model,
-                 "--base-url", base_url, "--max-new-tokens", str(args.max_new_tokens), "--host", HOST,
-                 "--port", str(port), "--max-active", str(args.concurrency), "--max-queued", str(4 * args.concurrency)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                env={**os.environ, "RMR1_SERVER_TOKEN": ""})
-            children.append(server)
-            url = f"http://{HOST}:{port}"
-            wait_http(f"{url}/health", 120, server, lambda r: r.status_code == 200)
-
-            async def through_server() -> tuple[list[float], float, int]:
-                async with AsyncRewardClient(url, retries=0) as client:
-                    async def one(i: int) -> object:
-                        return await client.judge([pair(i)])
-
-                    await drive(one, 2 * 10**6, args.warmup, args.duration, args.concurrency)
-                    return await drive(one, args.requests, args.requests, args.duration, args.concurrency)
-
-            server_run = summary("through rmr1 serve", *asyncio.run(through_server()))
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-                try:
-                    child.wait(30)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-
-    table = Table(title=f"judge load: {args.concurrency} in flight, one pair per request, "
-                        f"{args.max_new_tokens} new tokens")
-    for column in ("run", "requests", "failed", "seconds", "pairs/s", "p50 s", "p99 s"):
-        table.add_column(column, justify="left" if column == "run" else "right")
-    for run in (direct_run, server_run):
-        table.add_row(str(run["run"]), str(run["requests"]), str(run["failed"]), f"{run['seconds']:.1f}",
-                      f"{run['throughput']:.2f}", f"{run['p50']:.3f}", f"{run['p99']:.3f}")
-    console.print(table)
-    overhead = 1 - server_run["throughput"] / direct_run["throughput"] if direct_run["throughput"] else float("nan")
+    title = (f"judge load: {args.concurrency} in flight, one pair per request, {args.max_new_tokens} new tokens, "
+             f"{args.rounds} rounds")
+    console.print(table(title, runs))
+    direct_tput = statistics.median(float(r["throughput"]) for r in runs if str(r["run"]).startswith("direct"))
+    server_tput = statistics.median(float(r["throughput"]) for r in runs if str(r["run"]).startswith("through"))
+    overhead = 1 - server_tput / direct_tput if direct_tput else float("nan")
     verdict = "meets" if overhead < TARGET_OVERHEAD else "misses"
-    console.print(f"server overhead: {overhead:.1%} of direct throughput "
-                  f"(ratio {server_run['throughput'] / direct_run['throughput']:.3f}; "
+    console.print(f"median throughput: direct {direct_tput:.2f} pairs/s, through the server {server_tput:.2f} "
+                  f"pairs/s; server overhead {overhead:.1%} (ratio {server_tput / direct_tput:.3f}; "
                   f"{verdict} the < {TARGET_OVERHEAD:.0%} target)")
+    console.print(table("the server's own cost (replay backend: no model)", replay_runs))
+    per_request = (float(replay_runs[1]["p50"]) - float(replay_runs[0]["p50"])) * 1000
+    console.print(f"server cost per request at p50: {per_request:.1f} ms "
+                  f"(HTTP, validation, admission, idempotency, metrics)")
     return 0
 
 
