@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rmr1_plugin.backends.local_server import LocalServer, free_port
+
 HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 class Process:
@@ -69,34 +64,17 @@ class Process:
         self.proc.wait(10)
 
 
-class JudgeBackendServer:
-    """``transformers serve`` of a local model: a real OpenAI-compatible judge backend."""
-
-    def __init__(self, model: Path, logs: Path, port: int | None = None):
-        self.model, self.logs = model, logs
-        self.port = port or free_port()
-        self.process: Process | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{HOST}:{self.port}/v1"
-
-    def start(self, timeout: float = 120.0) -> JudgeBackendServer:
-        self.process = Process(["transformers", "serve", str(self.model), "--host", HOST, "--port", str(self.port),
-                                "--device", "cpu"], self.logs / f"backend-{self.port}.log")
-        self.process.wait_http(f"http://{HOST}:{self.port}/health", timeout, ok=lambda r: r.status_code == 200)
-        return self
+class JudgeBackendServer(LocalServer):
+    """``transformers serve`` of a local model: a real OpenAI-compatible judge backend that a
+    test can crash (SIGKILL) and start again on the same port."""
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.alive()
+        return self.process is not None and self.process.poll() is None
 
     def kill(self) -> None:
         assert self.process is not None
-        self.process.kill()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
 
 
 class RewardServer:
@@ -141,9 +119,8 @@ def spawn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 
 
 @pytest.fixture(scope="module")
-def _judge_backend_server(tiny_model_path: Path, tmp_path_factory: pytest.TempPathFactory
-                          ) -> Iterator[JudgeBackendServer]:
-    backend = JudgeBackendServer(tiny_model_path, tmp_path_factory.mktemp("backend-logs")).start()
+def _judge_backend_server(tiny_model_path: Path) -> Iterator[JudgeBackendServer]:
+    backend = JudgeBackendServer(tiny_model_path).start()
     yield backend
     backend.stop()
 

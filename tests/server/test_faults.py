@@ -29,8 +29,13 @@ def openai_server(spawn_server, backend, *extra: str):
 
 def metric_total(url: str, name: str) -> float:
     """Sum of a Prometheus sample over its labels (0 when absent)."""
-    return sum(float(line.rsplit(" ", 1)[1]) for line in httpx.get(f"{url}/metrics").text.splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in httpx.get(f"{url}/metrics", timeout=30).text.splitlines()
                if line.startswith((name + "{", name + " ")))
+
+
+def health(url: str) -> int:
+    # The server's probe may wait on a backend that is still loading: be patient.
+    return httpx.get(f"{url}/health", timeout=90).status_code
 
 
 def active_requests(url: str) -> float:
@@ -100,12 +105,12 @@ def test_backend_killed_mid_run_and_restarted(spawn_server, judge_backend):
         assert first[key].json()["error"].startswith("judge backend failed:")
         assert first[key].headers["retry-after"]
     # /health reuses a probe for 2 s, then sees the backend gone.
-    wait_for(lambda: httpx.get(f"{server.url}/health").status_code == 503, 30, "health to report the outage")
-    assert "judge backend failed" in httpx.get(f"{server.url}/health").json()["error"]
+    wait_for(lambda: health(server.url) == 503, 30, "health to report the outage")
+    assert "judge backend failed" in httpx.get(f"{server.url}/health", timeout=90).json()["error"]
     assert server.process.alive()
 
     judge_backend.start()
-    wait_for(lambda: httpx.get(f"{server.url}/health").status_code == 200, 30, "health to recover")
+    wait_for(lambda: health(server.url) == 200, 60, "health to recover")
 
     # Retries with the same keys: failures are judged now, successes come back unchanged, unjudged.
     with concurrent.futures.ThreadPoolExecutor(len(keys)) as pool:
