@@ -34,10 +34,6 @@ class BackendUnavailable(Exception):
     """The judge backend failed; the message is its reason."""
 
 
-class UnknownStrategy(ValueError):
-    pass
-
-
 class _CountingBackend:
     """Passes generations through to a backend and counts them (and its failures) for /metrics."""
 
@@ -74,7 +70,7 @@ class RewardService:
     """
 
     def __init__(self, backend: Any, config: Any = None, *, cache: Any = None, strategy: str | None = None,
-                 group_size: int = 1, group_wait_s: float = 2.0):
+                 group_size: int = 1, group_wait_s: float = 5.0):
         from rmr1_plugin.cache import GenerationCache
         from rmr1_plugin.judge import Judge, JudgeConfig
         from rmr1_plugin.ranking import STRATEGIES
@@ -156,6 +152,7 @@ class RewardService:
             if isinstance(outcome, BaseException):
                 if not partial or not _is_backend_failure(outcome):
                     raise _classify(outcome)
+                log.warning("responses to one prompt failed, answered with null rewards: %s", outcome)
                 outcome = [(None, 0)] * len(group.completions)
             results.append(outcome)
         return results
@@ -262,7 +259,11 @@ def _result(verdict: Any, include_text: bool) -> PairResult:
 
 
 def _is_backend_failure(exc: BaseException) -> bool:
-    return not isinstance(exc, (ValueError, TypeError, LimitError))
+    """Failures of the judge backend (down, refusing, timing out), as opposed to bad input or bugs."""
+    from rmr1_plugin.backends import BackendError
+    from rmr1_plugin.judge import JudgeError
+
+    return isinstance(exc, (JudgeError, BackendError, OSError, TimeoutError, BackendUnavailable))
 
 
 def _reason(exc: BaseException) -> str:
@@ -270,9 +271,12 @@ def _reason(exc: BaseException) -> str:
 
 
 def _classify(exc: BaseException) -> BaseException:
-    """Bad input stays a client error (422); anything else from the engine is a backend failure."""
+    """Bad input is a client error (422), a backend failure a 503; anything else stays itself (a
+    bug: 500), so no failure is reported as something it is not."""
     if isinstance(exc, LimitError):
         return exc
+    if _is_backend_failure(exc):
+        return exc if isinstance(exc, BackendUnavailable) else BackendUnavailable(_reason(exc))
     if isinstance(exc, (ValueError, TypeError)):
         return LimitError(("body",), str(exc))
-    return BackendUnavailable(_reason(exc))
+    return exc
