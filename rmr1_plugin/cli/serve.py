@@ -47,19 +47,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     judge = parser.add_argument_group("judge")
     judge.add_argument("--backend", required=True, choices=("openai", "replay", "transformers", "vllm"),
                        help="where judge generations come from")
-    judge.add_argument("--model", help="model id or local path of the judge")
+    judge.add_argument("--model", help="the judge: served model name (openai) or model id/local path "
+                                       "(transformers, vllm)")
     judge.add_argument("--base-url", action="append", dest="base_urls", metavar="URL",
                        help="OpenAI-compatible endpoint (repeat to balance over several)")
     judge.add_argument("--backend-option", action="append", default=[], metavar="KEY=VALUE",
-                       help="extra backend option (VALUE read as JSON when it parses, else as text); repeatable")
+                       help="extra backend option, VALUE read as JSON when it parses; repeatable. replay: "
+                            "path=FILE (required); openai: timeout, max_retries, max_concurrency, ...")
+    judge.add_argument("--api-key-env", default="OPENAI_API_KEY",
+                       help="openai: environment variable holding the endpoint's API key (default %(default)s)")
     judge.add_argument("--style", choices=("instruct", "reasoning"), default="instruct",
                        help="judge prompt style (instruct: Qwen2.5-Instruct judges; reasoning: R1-distilled)")
     judge.add_argument("--swap", choices=("none", "both", "on_disagreement"), default="none",
                        help="position debiasing: judge each pair in both orders (default none)")
     judge.add_argument("--votes", type=int, default=1, help="sampled judgments per comparison (default 1)")
-    judge.add_argument("--max-new-tokens", type=int, help="judge output length limit")
-    judge.add_argument("--temperature", type=float, help="judge sampling temperature")
-    judge.add_argument("--strategy", help="default ranking strategy of /score and /get_reward")
+    judge.add_argument("--max-new-tokens", type=int,
+                       help="judge output length limit; a judgment cut off there has no verdict (engine default)")
+    judge.add_argument("--temperature", type=float, help="judge sampling temperature (default 0: greedy)")
+    judge.add_argument("--strategy", choices=_strategies(),
+                       help="ranking strategy of /score (when a request names none) and /get_reward "
+                            "(default adaptive)")
     judge.add_argument("--group-size", type=int, default=1,
                        help="/get_reward: rank responses to the same prompt from separate requests together, "
                             "once this many arrived (OpenRLHF: its n_samples_per_prompt; default 1 = off)")
@@ -72,19 +79,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     server = parser.add_argument_group("server")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     server.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    server.add_argument("--max-active", type=int, default=4, help="requests judged at once (default 4)")
-    server.add_argument("--max-queued", type=int, default=64, help="requests waiting beyond those; more get 429")
-    server.add_argument("--max-body-mb", type=float, default=16.0, help="largest request body in MiB")
-    server.add_argument("--max-items", type=int, default=512, help="pairs, groups or queries per request")
-    server.add_argument("--max-group", type=int, default=64, help="completions per group")
-    server.add_argument("--max-chars", type=int, default=200_000, help="characters per text field")
-    server.add_argument("--timeout", type=float, default=600.0, help="default request deadline in seconds")
-    server.add_argument("--max-timeout", type=float, default=3600.0, help="largest deadline a client may ask for")
+    limits = _limit_defaults()
+    server.add_argument("--max-active", type=int, default=limits["max_active"],
+                        help="requests judged at once (default %(default)s)")
+    server.add_argument("--max-queued", type=int, default=limits["max_queued"],
+                        help="requests waiting beyond those; more get 429 (default %(default)s)")
+    server.add_argument("--max-body-mb", type=float, default=limits["max_body_bytes"] / 2**20,
+                        help="largest request body in MiB (default %(default)s)")
+    server.add_argument("--max-items", type=int, default=limits["max_items"],
+                        help="pairs, groups or queries per request (default %(default)s)")
+    server.add_argument("--max-group", type=int, default=limits["max_group"],
+                        help="completions per group (default %(default)s)")
+    server.add_argument("--max-chars", type=int, default=limits["max_chars"],
+                        help="characters per text field (default %(default)s)")
+    server.add_argument("--timeout", type=float, default=limits["timeout_s"],
+                        help="request deadline in seconds, unless the client sends a shorter X-Request-Timeout "
+                             "(default %(default)s)")
+    server.add_argument("--max-timeout", type=float, default=limits["max_timeout_s"],
+                        help="largest X-Request-Timeout a client may ask for (default %(default)s)")
     server.add_argument("--graceful-timeout", type=float, default=None,
                         help="seconds to finish accepted requests on shutdown (default: --timeout)")
     server.add_argument("--token-env", default=TOKEN_ENV, help=f"environment variable holding the bearer token "
                                                                f"(default {TOKEN_ENV})")
     server.add_argument("--token-file", help="file holding the bearer token")
+
+
+def _strategies() -> tuple[str, ...]:
+    from rmr1_plugin.ranking import STRATEGIES
+
+    return STRATEGIES
+
+
+def _limit_defaults() -> dict:
+    """The server's defaults, from :class:`~rmr1_plugin.server.settings.ServerSettings` (one source)."""
+    from rmr1_plugin.server.settings import ServerSettings
+
+    return {name: field.default for name, field in ServerSettings.model_fields.items()}
 
 
 def backend_options(args: argparse.Namespace) -> dict:
@@ -139,7 +169,10 @@ def run(args: argparse.Namespace) -> int:
                                         ("temperature", args.temperature)) if v is not None}
         config = JudgeConfig(style=args.style, swap=args.swap, votes=args.votes, neutralize=not args.no_neutralize,
                              generation=GenerationSettings(**generation))
-        backend = make_backend(args.backend, **backend_options(args))
+        options = backend_options(args)
+        if args.backend == "openai" and os.environ.get(args.api_key_env):
+            options.setdefault("api_key", os.environ[args.api_key_env])
+        backend = make_backend(args.backend, **options)
         cache = _cache(args.cache_file)
         service = RewardService(backend, config, cache=cache, strategy=args.strategy,
                                 group_size=args.group_size, group_wait_s=args.group_wait)
