@@ -124,6 +124,17 @@ def test_backend_killed_mid_run_and_restarted(spawn_server, judge_backend):
     assert server.process.alive()
 
 
+def test_a_request_past_its_deadline_gets_504_and_frees_its_place(spawn_server, judge_backend):
+    server = openai_server(spawn_server, judge_backend, "--max-active", "1", "--max-queued", "0")
+    late = httpx.post(f"{server.url}/judge", json={"pairs": [PAIR]}, headers={"X-Request-Timeout": "0.001"})
+    assert late.status_code == 504 and "deadline of 0.001 s" in late.json()["error"]
+    # The cancelled work gave its slot back: the only place is free again.
+    wait_for(lambda: active_requests(server.url) == 0, 30, "the slot to be released")
+    assert httpx.post(f"{server.url}/judge", json={"pairs": [PAIR]}, timeout=120).status_code == 200
+    bad = httpx.post(f"{server.url}/judge", json={"pairs": [PAIR]}, headers={"X-Request-Timeout": "soon"})
+    assert bad.status_code == 400 and "X-Request-Timeout" in bad.json()["error"]
+
+
 def test_partial_results_name_the_backend_failure_instead_of_making_up_a_verdict(spawn_server, judge_backend):
     server = openai_server(spawn_server, judge_backend)
     judge_backend.kill()
