@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from rmr1_plugin.server.admission import Admission, QueueFull
@@ -252,7 +253,7 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
     @app.get("/metrics", summary="Prometheus metrics")
     async def prometheus(request: Request) -> Response:
         _gauges()
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(_Edge, settings=settings, metrics=metrics)
     return app

@@ -135,23 +135,6 @@ def test_a_request_past_its_deadline_gets_504_and_frees_its_place(spawn_server, 
     assert bad.status_code == 400 and "X-Request-Timeout" in bad.json()["error"]
 
 
-def test_partial_results_name_the_backend_failure_instead_of_making_up_a_verdict(spawn_server, judge_backend):
-    server = openai_server(spawn_server, judge_backend)
-    judge_backend.kill()
-    answer = httpx.post(f"{server.url}/judge", json={"pairs": [PAIR], "partial": True}, timeout=120)
-    assert answer.status_code == 200
-    (result,) = answer.json()["results"]
-    assert result["winner"] is None and result["error"]
-    scored = httpx.post(f"{server.url}/score", json={"partial": True, "groups": [
-        {"prompt": "What is 2+2?", "completions": ["4", "5", "6"]}]}, timeout=120)
-    assert scored.status_code == 200
-    (group,) = scored.json()["groups"]
-    assert group["rewards"] == [None, None, None] and group["error"]
-    strict = httpx.post(f"{server.url}/score", json={"groups": [
-        {"prompt": "What is 2+2?", "completions": ["4", "5", "6"]}]}, timeout=120)
-    assert strict.status_code == 503
-
-
 def test_sigterm_finishes_accepted_requests_then_exits(spawn_server, judge_backend):
     server = openai_server(spawn_server, judge_backend, "--max-active", "1")
     bodies = [{"pairs": [{**PAIR, "answer_b": f"{n}"}]} for n in range(4)]
@@ -170,3 +153,20 @@ def test_sigterm_finishes_accepted_requests_then_exits(spawn_server, judge_backe
     # uvicorn re-raises the signal once it has drained, so process managers see a normal stop.
     assert server.stop() in (0, -signal.SIGTERM)
     assert "Application shutdown complete" in server.process.log()
+
+
+def test_partial_results_name_the_backend_failure_instead_of_making_up_a_verdict(spawn_server, judge_backend):
+    server = openai_server(spawn_server, judge_backend)
+    judge_backend.kill()
+    answer = httpx.post(f"{server.url}/judge", json={"pairs": [PAIR], "partial": True}, timeout=120)
+    assert answer.status_code == 200
+    (result,) = answer.json()["results"]
+    assert result["winner"] is None and result["error"]
+    scored = httpx.post(f"{server.url}/score", json={"partial": True, "groups": [
+        {"prompt": "What is 2+2?", "completions": ["4", "5", "6"]}]}, timeout=120)
+    assert scored.status_code == 200
+    (group,) = scored.json()["groups"]
+    assert group["rewards"] == [None, None, None] and group["error"]
+    strict = httpx.post(f"{server.url}/score", json={"groups": [
+        {"prompt": "What is 2+2?", "completions": ["4", "5", "6"]}]}, timeout=120)
+    assert strict.status_code == 503
