@@ -7,9 +7,10 @@ Limits that depend on the server's settings (pairs per request, text length) are
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["system", "user", "assistant"]
 
@@ -162,8 +163,18 @@ class RewardRequest(BaseModel):
 
     query: list[str] = Field(min_length=1)
     prompts: list[str] | None = None
-    labels: list[str | None] | None = None
+    labels: list[str | None] | None = Field(None, description="the reference answer of each query, or null; "
+                                                               "numbers and JSON values are read as their text")
     partial: bool = False
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels_as_text(cls, value: Any) -> Any:
+        # Datasets' label columns hold numbers and structures too; the judge reads text.
+        if not isinstance(value, list):
+            return value
+        return [v if v is None or isinstance(v, str)
+                else json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else str(v) for v in value]
 
     @model_validator(mode="after")
     def _same_lengths(self) -> RewardRequest:
