@@ -76,6 +76,16 @@ def test_score_ranks_a_group_and_openrlhf_gets_rewards_and_scores(server):
     assert answer["extra_logs"]["judge_calls"] == group["calls"]
 
 
+def test_math_groups_with_a_gold_answer_are_settled_by_the_verifier_without_judge_calls(server):
+    calls = metric(server.url, "rmr1_judge_calls_total")
+    response = httpx.post(f"{server.url}/score", json={"groups": [
+        {"prompt": "What is 2+2?", "completions": ["So it is \\boxed{4}.", "So it is \\boxed{5}."],
+         "gold": "4", "task": "math"}]})
+    assert response.status_code == 200, response.text
+    assert response.json()["groups"][0]["rewards"] == [1.0, -1.0]
+    assert metric(server.url, "rmr1_judge_calls_total") == calls
+
+
 def test_responses_from_separate_requests_are_ranked_together_with_group_size(spawn_server, replay_file, server):
     grouped = spawn_server("--backend", "replay", "--backend-option", f"path={replay_file}", "--strategy",
                            "round_robin", "--group-size", "2", "--group-wait", "60")
