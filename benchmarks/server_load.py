@@ -156,8 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
     parser.add_argument("--rounds", type=int, default=2, help="direct/server run pairs, alternated (default 2)")
     parser.add_argument("--max-new-tokens", type=int, default=32, help="judge output length (default 32)")
-    parser.add_argument("--warmup", type=int, default=4, help="requests sent before each run, not measured")
+    parser.add_argument("--warmup", type=int, help="requests sent before each run, not measured "
+                                                     "(default: twice --concurrency)")
     args = parser.parse_args(argv)
+    if args.warmup is None:
+        args.warmup = 2 * args.concurrency
     if args.backend_url and not args.model:
         parser.error("--model is required with --backend-url")
     console = Console()
