@@ -1,5 +1,6 @@
-"""The reward server under load and faults, in front of a real OpenAI-compatible judge backend
-process (``transformers serve`` with the tiny local model) that the tests kill and restart."""
+"""The reward server in front of real judge backends, under load and faults: an OpenAI-compatible
+backend process (``transformers serve`` with the tiny local model) that the tests kill and restart,
+and the tiny model loaded in the server itself."""
 
 from __future__ import annotations
 
@@ -49,6 +50,18 @@ def wait_for(condition, timeout: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise TimeoutError(f"gave up waiting for {what} after {timeout} s")
+
+
+def test_the_tiny_local_model_in_process_judges_and_reports_its_verdict_errors(spawn_server, tiny_model_path):
+    # A random tiny model writes no verdict: the answer says so (never a made-up winner).
+    server = spawn_server("--backend", "transformers", "--model", str(tiny_model_path), "--max-new-tokens", "8")
+    assert health(server.url) == 200
+    answer = httpx.post(f"{server.url}/judge", json={"pairs": [PAIR, {**PAIR, "answer_a": "3"}]}, timeout=120)
+    assert answer.status_code == 200, answer.text
+    for result in answer.json()["results"]:
+        assert result["winner"] is None and result["error"].startswith("no verdict")
+    assert metric_total(server.url, "rmr1_verdicts_total") == 2
+    assert metric_total(server.url, "rmr1_verdict_error_ratio") == 1.0
 
 
 def test_a_burst_beyond_the_queue_gets_429_with_retry_after_and_the_rest_complete(spawn_server, judge_backend):
