@@ -70,8 +70,10 @@ class HTTPProblem(Exception):
 def create_app(service: RewardService, settings: ServerSettings | None = None) -> FastAPI:
     """The reward server's ASGI app around ``service``.
 
-    >>> from rmr1_plugin.server.service import RewardService  # doctest: +SKIP
-    >>> app = create_app(RewardService(judge), ServerSettings(max_active=8))  # doctest: +SKIP
+    >>> from rmr1_plugin.backends import make_backend                                # doctest: +SKIP
+    >>> service = RewardService(make_backend("replay", path="judge.jsonl"))          # doctest: +SKIP
+    >>> app = create_app(service, ServerSettings(max_active=8))                       # doctest: +SKIP
+    >>> uvicorn.run(app, host="127.0.0.1", port=8000)                                 # doctest: +SKIP
     """
     settings = settings or ServerSettings()
     metrics = ServerMetrics()
