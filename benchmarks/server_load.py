@@ -28,14 +28,15 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Self
 
 import httpx
 from rich.console import Console
 from rich.table import Table
+from rmr1_plugin.backends.local_server import LocalServer, free_port
 
 from rmr1_plugin import build_judge_messages
 from rmr1_plugin.backends import GenerationSettings, make_backend
-from rmr1_plugin.backends.local_server import LocalServer, free_port
 from rmr1_plugin.client import AsyncRewardClient
 from rmr1_plugin.judge import Judge, JudgeConfig, JudgePair
 
@@ -49,8 +50,13 @@ def pair(i: int) -> dict[str, str]:
     return {"question": f"What is {i} + {i}?", "answer_a": str(2 * i), "answer_b": str(2 * i + 1)}
 
 
-async def drive(call: Callable[[int], Awaitable[object]], first: int, count: int, duration: float,
-                concurrency: int) -> tuple[list[float], float, int]:
+async def drive(
+    call: Callable[[int], Awaitable[object]],
+    first: int,
+    count: int,
+    duration: float,
+    concurrency: int,
+) -> tuple[list[float], float, int]:
     """Run ``call(i)`` for i in [first, first + count) with ``concurrency`` workers until done or
     ``duration`` passes; return per-request latencies, the wall time and the failures."""
     next_index, latencies, failures = first, [], 0
@@ -63,7 +69,7 @@ async def drive(call: Callable[[int], Awaitable[object]], first: int, count: int
             started = time.perf_counter()
             try:
                 await call(i)
-            except Exception as exc:  # a benchmark reports failures instead of stopping
+            except Exception as exc:  # noqa: BLE001 - a benchmark reports failures instead of stopping
                 failures += 1
                 print(f"request {i} failed: {exc}", file=sys.stderr)
                 continue
@@ -76,9 +82,15 @@ async def drive(call: Callable[[int], Awaitable[object]], first: int, count: int
 
 def summary(name: str, latencies: list[float], wall: float, failures: int) -> Run:
     ordered = sorted(latencies) or [float("nan")]
-    return {"run": name, "requests": len(latencies), "failed": failures, "seconds": wall,
-            "throughput": len(latencies) / wall if wall else 0.0,
-            "p50": statistics.median(ordered), "p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]}
+    return {
+        "run": name,
+        "requests": len(latencies),
+        "failed": failures,
+        "seconds": wall,
+        "throughput": len(latencies) / wall if wall else 0.0,
+        "p50": statistics.median(ordered),
+        "p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+    }
 
 
 class RewardServerProcess:
@@ -89,10 +101,13 @@ class RewardServerProcess:
         port = self.url.rsplit(":", 1)[1]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "rmr1_plugin", "serve", "--host", HOST, "--port", port, *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            env={**os.environ, "RMR1_SERVER_TOKEN": ""})
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "RMR1_SERVER_TOKEN": ""},
+        )
 
-    def __enter__(self) -> RewardServerProcess:
+    def __enter__(self) -> Self:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -117,6 +132,7 @@ class RewardServerProcess:
 def through_server(url: str, first: int, args: argparse.Namespace) -> Run:
     async def run() -> tuple[list[float], float, int]:
         async with AsyncRewardClient(url, retries=0) as client:
+
             async def one(i: int) -> object:
                 return await client.judge([pair(i)])
 
@@ -134,7 +150,9 @@ def direct(judge: Judge, first: int, args: argparse.Namespace, name: str) -> Run
         return verdict
 
     asyncio.run(drive(one, 2 * 10**7 + first, args.warmup, args.duration, args.concurrency))
-    return summary(name, *asyncio.run(drive(one, first, args.requests, args.duration, args.concurrency)))
+    return summary(
+        name, *asyncio.run(drive(one, first, args.requests, args.duration, args.concurrency))
+    )
 
 
 def table(title: str, runs: list[Run]) -> Table:
@@ -142,22 +160,42 @@ def table(title: str, runs: list[Run]) -> Table:
     for column in ("run", "requests", "failed", "seconds", "pairs/s", "p50 s", "p99 s"):
         out.add_column(column, justify="left" if column == "run" else "right")
     for run in runs:
-        out.add_row(str(run["run"]), str(run["requests"]), str(run["failed"]), f"{run['seconds']:.1f}",
-                    f"{run['throughput']:.2f}", f"{run['p50']:.4f}", f"{run['p99']:.4f}")
+        out.add_row(
+            str(run["run"]),
+            str(run["requests"]),
+            str(run["failed"]),
+            f"{run['seconds']:.1f}",
+            f"{run['throughput']:.2f}",
+            f"{run['p50']:.4f}",
+            f"{run['p99']:.4f}",
+        )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend-url", help="running OpenAI-compatible judge (default: start a tiny one here)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--backend-url", help="running OpenAI-compatible judge (default: start a tiny one here)"
+    )
     parser.add_argument("--model", help="model name at --backend-url")
     parser.add_argument("--requests", type=int, default=200, help="requests per run (default 200)")
-    parser.add_argument("--duration", type=float, default=120.0, help="seconds per run at most (default 120)")
+    parser.add_argument(
+        "--duration", type=float, default=120.0, help="seconds per run at most (default 120)"
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
-    parser.add_argument("--rounds", type=int, default=2, help="direct/server run pairs, alternated (default 2)")
-    parser.add_argument("--max-new-tokens", type=int, default=32, help="judge output length (default 32)")
-    parser.add_argument("--warmup", type=int, help="requests sent before each run, not measured "
-                                                     "(default: twice --concurrency)")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="direct/server run pairs, alternated (default 2)"
+    )
+    parser.add_argument(
+        "--max-new-tokens", type=int, default=32, help="judge output length (default 32)"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        help="requests sent before each run, not measured (default: twice --concurrency)",
+    )
     args = parser.parse_args(argv)
     if args.warmup is None:
         args.warmup = 2 * args.concurrency
@@ -165,8 +203,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--model is required with --backend-url")
     console = Console()
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens)
-    server_flags = ["--max-new-tokens", str(args.max_new_tokens), "--max-active", str(args.concurrency),
-                    "--max-queued", str(4 * args.concurrency)]
+    server_flags = [
+        "--max-new-tokens",
+        str(args.max_new_tokens),
+        "--max-active",
+        str(args.concurrency),
+        "--max-queued",
+        str(4 * args.concurrency),
+    ]
 
     with tempfile.TemporaryDirectory() as tmp:
         local = None
@@ -178,11 +222,15 @@ def main(argv: list[str] | None = None) -> int:
             local.start()
         base_url, model = (local.base_url, local.model) if local else (args.backend_url, args.model)
         try:
-            judge = Judge(make_backend("openai", base_urls=[base_url], model=model),
-                          JudgeConfig(generation=settings), cache=False)
+            judge = Judge(
+                make_backend("openai", base_urls=[base_url], model=model),
+                JudgeConfig(generation=settings),
+                cache=False,
+            )
             runs: list[Run] = []
-            with RewardServerProcess("--backend", "openai", "--model", model, "--base-url", base_url,
-                                     *server_flags) as server:
+            with RewardServerProcess(
+                "--backend", "openai", "--model", model, "--base-url", base_url, *server_flags
+            ) as server:
                 for r in range(args.rounds):
                     first = r * 2 * args.requests
                     console.print(f"round {r + 1}/{args.rounds}: direct, then through the server")
@@ -196,30 +244,52 @@ def main(argv: list[str] | None = None) -> int:
         replay = Path(tmp) / "replay.jsonl"
         count = 2 * args.rounds * args.requests
         with replay.open("w") as handle:
-            for i in list(range(count)) + [10**7 + i for i in range(count)] + [2 * 10**7 + i for i in range(count)]:
+            for i in (
+                list(range(count))
+                + [10**7 + i for i in range(count)]
+                + [2 * 10**7 + i for i in range(count)]
+            ):
                 p = pair(i)
-                row = {"messages": build_judge_messages(p["question"], p["answer_a"], p["answer_b"]),
-                       "text": "<type>Reasoning</type><solution>x</solution><eval>y</eval><answer>[[A]]</answer>"}
+                row = {
+                    "messages": build_judge_messages(p["question"], p["answer_a"], p["answer_b"]),
+                    "text": "<type>Reasoning</type><solution>x</solution><eval>y</eval><answer>[[A]]</answer>",
+                }
                 handle.write(json.dumps(row) + "\n")
-        replay_judge = Judge(make_backend("replay", path=str(replay)), JudgeConfig(generation=settings), cache=False)
-        with RewardServerProcess("--backend", "replay", "--backend-option", f"path={replay}", *server_flags) as server:
-            replay_runs = [direct(replay_judge, 0, args, "direct (engine, replay)"),
-                           through_server(server.url, args.requests, args)]
+        replay_judge = Judge(
+            make_backend("replay", path=str(replay)), JudgeConfig(generation=settings), cache=False
+        )
+        with RewardServerProcess(
+            "--backend", "replay", "--backend-option", f"path={replay}", *server_flags
+        ) as server:
+            replay_runs = [
+                direct(replay_judge, 0, args, "direct (engine, replay)"),
+                through_server(server.url, args.requests, args),
+            ]
 
-    title = (f"judge load: {args.concurrency} in flight, one pair per request, {args.max_new_tokens} new tokens, "
-             f"{args.rounds} rounds")
+    title = (
+        f"judge load: {args.concurrency} in flight, one pair per request, {args.max_new_tokens} new tokens, "
+        f"{args.rounds} rounds"
+    )
     console.print(table(title, runs))
-    direct_tput = statistics.median(float(r["throughput"]) for r in runs if str(r["run"]).startswith("direct"))
-    server_tput = statistics.median(float(r["throughput"]) for r in runs if str(r["run"]).startswith("through"))
+    direct_tput = statistics.median(
+        float(r["throughput"]) for r in runs if str(r["run"]).startswith("direct")
+    )
+    server_tput = statistics.median(
+        float(r["throughput"]) for r in runs if str(r["run"]).startswith("through")
+    )
     overhead = 1 - server_tput / direct_tput if direct_tput else float("nan")
     verdict = "meets" if overhead < TARGET_OVERHEAD else "misses"
-    console.print(f"median throughput: direct {direct_tput:.2f} pairs/s, through the server {server_tput:.2f} "
-                  f"pairs/s; server overhead {overhead:.1%} (ratio {server_tput / direct_tput:.3f}; "
-                  f"{verdict} the < {TARGET_OVERHEAD:.0%} target)")
+    console.print(
+        f"median throughput: direct {direct_tput:.2f} pairs/s, through the server {server_tput:.2f} "
+        f"pairs/s; server overhead {overhead:.1%} (ratio {server_tput / direct_tput:.3f}; "
+        f"{verdict} the < {TARGET_OVERHEAD:.0%} target)"
+    )
     console.print(table("the server's own cost (replay backend: no model)", replay_runs))
     per_request = (float(replay_runs[1]["p50"]) - float(replay_runs[0]["p50"])) * 1000
-    console.print(f"server cost per request at p50: {per_request:.1f} ms "
-                  f"(HTTP, validation, admission, idempotency, metrics)")
+    console.print(
+        f"server cost per request at p50: {per_request:.1f} ms "
+        f"(HTTP, validation, admission, idempotency, metrics)"
+    )
     return 0
 
 

@@ -20,7 +20,7 @@ import random
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -39,11 +39,19 @@ class RewardServerError(RuntimeError):
 
     def __init__(self, status: int | None, message: str):
         self.status = status
-        super().__init__(f"reward server {'unreachable' if status is None else f'answered {status}'}: {message}")
+        super().__init__(
+            f"reward server {'unreachable' if status is None else f'answered {status}'}: {message}"
+        )
 
 
-def backoff_delay(attempt: int, *, base: float, cap: float, retry_after: str | None = None,
-                  rng: random.Random | None = None) -> float:
+def backoff_delay(
+    attempt: int,
+    *,
+    base: float,
+    cap: float,
+    retry_after: str | None = None,
+    rng: random.Random | None = None,
+) -> float:
     """Seconds to wait before retry number ``attempt`` (0-based): the server's ``Retry-After``
     when it sent one, else full-jitter exponential backoff, never over ``cap``.
 
@@ -68,18 +76,27 @@ def _error_text(response: httpx.Response) -> str:
     return str(body.get("error", body)) if isinstance(body, dict) else str(body)
 
 
-def _judge_body(pairs: Sequence[Mapping[str, Any]], include_text: bool, partial: bool) -> dict[str, Any]:
+def _judge_body(
+    pairs: Sequence[Mapping[str, Any]], include_text: bool, partial: bool
+) -> dict[str, Any]:
     return {"pairs": list(pairs), "include_text": include_text, "partial": partial}
 
 
-def _score_body(groups: Sequence[Mapping[str, Any]], strategy: str | None, max_calls: int | None,
-                partial: bool) -> dict[str, Any]:
-    body = {"groups": list(groups), "partial": partial, "strategy": strategy, "max_calls": max_calls}
+def _score_body(
+    groups: Sequence[Mapping[str, Any]], strategy: str | None, max_calls: int | None, partial: bool
+) -> dict[str, Any]:
+    body = {
+        "groups": list(groups),
+        "partial": partial,
+        "strategy": strategy,
+        "max_calls": max_calls,
+    }
     return {k: v for k, v in body.items() if v is not None}
 
 
-def _reward_body(queries: Sequence[str], prompts: Sequence[str] | None,
-                 labels: Sequence[str | None] | None) -> dict[str, Any]:
+def _reward_body(
+    queries: Sequence[str], prompts: Sequence[str] | None, labels: Sequence[str | None] | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"query": list(queries)}
     if prompts is not None:
         body["prompts"] = list(prompts)
@@ -89,8 +106,17 @@ def _reward_body(queries: Sequence[str], prompts: Sequence[str] | None,
 
 
 class _Base:
-    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 600.0, retries: int = 5,
-                 backoff: float = 0.5, max_backoff: float = 30.0, request_timeout: float | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 600.0,
+        retries: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        request_timeout: float | None = None,
+    ):
         if retries < 0:
             raise ValueError(f"retries must be >= 0, got {retries}")
         self.base_url = base_url.rstrip("/")
@@ -100,19 +126,25 @@ class _Base:
         if request_timeout is not None:
             self.headers["X-Request-Timeout"] = f"{request_timeout:g}"
 
-    def _wait(self, attempt: int, response: httpx.Response | None, error: Exception | None) -> float:
+    def _wait(
+        self, attempt: int, response: httpx.Response | None, error: Exception | None
+    ) -> float:
         """Seconds to wait before retrying a failed attempt; raises :class:`RewardServerError`
         when the failure is not worth retrying or no retry is left."""
         if response is None:
             failure, retry_after = RewardServerError(None, f"{type(error).__name__}: {error}"), None
         else:
-            failure, retry_after = RewardServerError(response.status_code, _error_text(response)), \
-                response.headers.get("retry-after")
+            failure, retry_after = (
+                RewardServerError(response.status_code, _error_text(response)),
+                response.headers.get("retry-after"),
+            )
             if response.status_code not in RETRY_STATUSES:
                 raise failure
         if attempt >= self.retries:
             raise failure
-        return backoff_delay(attempt, base=self.backoff, cap=self.max_backoff, retry_after=retry_after)
+        return backoff_delay(
+            attempt, base=self.backoff, cap=self.max_backoff, retry_after=retry_after
+        )
 
 
 class RewardClient(_Base):
@@ -120,9 +152,11 @@ class RewardClient(_Base):
 
     def __init__(self, base_url: str, **options: Any):
         super().__init__(base_url, **options)
-        self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout, headers=self.headers)
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=self.timeout, headers=self.headers
+        )
 
-    def __enter__(self) -> RewardClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -131,18 +165,35 @@ class RewardClient(_Base):
     def close(self) -> None:
         self._http.close()
 
-    def judge(self, pairs: Sequence[Mapping[str, Any]], *, include_text: bool = False,
-              partial: bool = False) -> JudgeResponse:
+    def judge(
+        self,
+        pairs: Sequence[Mapping[str, Any]],
+        *,
+        include_text: bool = False,
+        partial: bool = False,
+    ) -> JudgeResponse:
         """Judge pairs (``question``/``answer_a``/``answer_b`` or ``conversation_a``/``conversation_b``)."""
         return self._post("/judge", _judge_body(pairs, include_text, partial), JudgeResponse)
 
-    def score(self, groups: Sequence[Mapping[str, Any]], *, strategy: str | None = None,
-              max_calls: int | None = None, partial: bool = False) -> ScoreResponse:
+    def score(
+        self,
+        groups: Sequence[Mapping[str, Any]],
+        *,
+        strategy: str | None = None,
+        max_calls: int | None = None,
+        partial: bool = False,
+    ) -> ScoreResponse:
         """Rewards per completion for groups of ``{"prompt", "completions", "reference"?}``."""
-        return self._post("/score", _score_body(groups, strategy, max_calls, partial), ScoreResponse)
+        return self._post(
+            "/score", _score_body(groups, strategy, max_calls, partial), ScoreResponse
+        )
 
-    def get_reward(self, queries: Sequence[str], prompts: Sequence[str] | None = None,
-                   labels: Sequence[str | None] | None = None) -> RewardResponse:
+    def get_reward(
+        self,
+        queries: Sequence[str],
+        prompts: Sequence[str] | None = None,
+        labels: Sequence[str | None] | None = None,
+    ) -> RewardResponse:
         """OpenRLHF's protocol: rewards for prompt+response texts."""
         return self._post("/get_reward", _reward_body(queries, prompts, labels), RewardResponse)
 
@@ -169,9 +220,11 @@ class AsyncRewardClient(_Base):
 
     def __init__(self, base_url: str, **options: Any):
         super().__init__(base_url, **options)
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout, headers=self.headers)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=self.timeout, headers=self.headers
+        )
 
-    async def __aenter__(self) -> AsyncRewardClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -180,17 +233,36 @@ class AsyncRewardClient(_Base):
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def judge(self, pairs: Sequence[Mapping[str, Any]], *, include_text: bool = False,
-                    partial: bool = False) -> JudgeResponse:
+    async def judge(
+        self,
+        pairs: Sequence[Mapping[str, Any]],
+        *,
+        include_text: bool = False,
+        partial: bool = False,
+    ) -> JudgeResponse:
         return await self._post("/judge", _judge_body(pairs, include_text, partial), JudgeResponse)
 
-    async def score(self, groups: Sequence[Mapping[str, Any]], *, strategy: str | None = None,
-                    max_calls: int | None = None, partial: bool = False) -> ScoreResponse:
-        return await self._post("/score", _score_body(groups, strategy, max_calls, partial), ScoreResponse)
+    async def score(
+        self,
+        groups: Sequence[Mapping[str, Any]],
+        *,
+        strategy: str | None = None,
+        max_calls: int | None = None,
+        partial: bool = False,
+    ) -> ScoreResponse:
+        return await self._post(
+            "/score", _score_body(groups, strategy, max_calls, partial), ScoreResponse
+        )
 
-    async def get_reward(self, queries: Sequence[str], prompts: Sequence[str] | None = None,
-                         labels: Sequence[str | None] | None = None) -> RewardResponse:
-        return await self._post("/get_reward", _reward_body(queries, prompts, labels), RewardResponse)
+    async def get_reward(
+        self,
+        queries: Sequence[str],
+        prompts: Sequence[str] | None = None,
+        labels: Sequence[str | None] | None = None,
+    ) -> RewardResponse:
+        return await self._post(
+            "/get_reward", _reward_body(queries, prompts, labels), RewardResponse
+        )
 
     async def health(self) -> dict[str, Any]:
         return (await self._http.get("/health")).json()

@@ -45,62 +45,152 @@ TOKEN_ENV = "RMR1_SERVER_TOKEN"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     judge = parser.add_argument_group("judge")
-    judge.add_argument("--backend", required=True, choices=("openai", "replay", "transformers", "vllm"),
-                       help="where judge generations come from")
-    judge.add_argument("--model", help="the judge: served model name (openai) or model id/local path "
-                                       "(transformers, vllm)")
-    judge.add_argument("--base-url", action="append", dest="base_urls", metavar="URL",
-                       help="OpenAI-compatible endpoint (repeat to balance over several)")
-    judge.add_argument("--backend-option", action="append", default=[], metavar="KEY=VALUE",
-                       help="extra backend option, VALUE read as JSON when it parses; repeatable. replay: "
-                            "path=FILE (required); openai: timeout, max_retries, max_concurrency, ...")
-    judge.add_argument("--api-key-env", default="OPENAI_API_KEY",
-                       help="openai: environment variable holding the endpoint's API key (default %(default)s)")
-    judge.add_argument("--style", choices=("instruct", "reasoning"), default="instruct",
-                       help="judge prompt style (instruct: Qwen2.5-Instruct judges; reasoning: R1-distilled)")
-    judge.add_argument("--swap", choices=("none", "both", "on_disagreement"), default="none",
-                       help="position debiasing: judge each pair in both orders (default none)")
-    judge.add_argument("--votes", type=int, default=1, help="sampled judgments per comparison (default 1)")
-    judge.add_argument("--max-new-tokens", type=int,
-                       help="judge output length limit; a judgment cut off there has no verdict (engine default)")
-    judge.add_argument("--temperature", type=float, help="judge sampling temperature (default 0: greedy)")
-    judge.add_argument("--strategy", choices=_strategies(),
-                       help="ranking strategy of /score (when a request names none) and /get_reward "
-                            "(default adaptive)")
-    judge.add_argument("--group-size", type=int, default=1,
-                       help="/get_reward: rank responses to the same prompt from separate requests together, "
-                            "once this many arrived (OpenRLHF: its n_samples_per_prompt; default 1 = off)")
-    judge.add_argument("--group-wait", type=float, default=5.0,
-                       help="/get_reward with --group-size: seconds to wait for the rest of a group (default 5)")
-    judge.add_argument("--cache-file", help="SQLite file keeping judge generations across restarts "
-                                            "(default: in memory)")
-    judge.add_argument("--no-neutralize", action="store_true", help="turn off the verdict-injection defence")
+    judge.add_argument(
+        "--backend",
+        required=True,
+        choices=("openai", "replay", "transformers", "vllm"),
+        help="where judge generations come from",
+    )
+    judge.add_argument(
+        "--model",
+        help="the judge: served model name (openai) or model id/local path (transformers, vllm)",
+    )
+    judge.add_argument(
+        "--base-url",
+        action="append",
+        dest="base_urls",
+        metavar="URL",
+        help="OpenAI-compatible endpoint (repeat to balance over several)",
+    )
+    judge.add_argument(
+        "--backend-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra backend option, VALUE read as JSON when it parses; repeatable. replay: "
+        "path=FILE (required); openai: timeout, max_retries, max_concurrency, ...",
+    )
+    judge.add_argument(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        help="openai: environment variable holding the endpoint's API key (default %(default)s)",
+    )
+    judge.add_argument(
+        "--style",
+        choices=("instruct", "reasoning"),
+        default="instruct",
+        help="judge prompt style (instruct: Qwen2.5-Instruct judges; reasoning: R1-distilled)",
+    )
+    judge.add_argument(
+        "--swap",
+        choices=("none", "both", "on_disagreement"),
+        default="none",
+        help="position debiasing: judge each pair in both orders (default none)",
+    )
+    judge.add_argument(
+        "--votes", type=int, default=1, help="sampled judgments per comparison (default 1)"
+    )
+    judge.add_argument(
+        "--max-new-tokens",
+        type=int,
+        help="judge output length limit; a judgment cut off there has no verdict (engine default)",
+    )
+    judge.add_argument(
+        "--temperature", type=float, help="judge sampling temperature (default 0: greedy)"
+    )
+    judge.add_argument(
+        "--strategy",
+        choices=_strategies(),
+        help="ranking strategy of /score (when a request names none) and /get_reward "
+        "(default adaptive)",
+    )
+    judge.add_argument(
+        "--group-size",
+        type=int,
+        default=1,
+        help="/get_reward: rank responses to the same prompt from separate requests together, "
+        "once this many arrived (OpenRLHF: its n_samples_per_prompt; default 1 = off)",
+    )
+    judge.add_argument(
+        "--group-wait",
+        type=float,
+        default=5.0,
+        help="/get_reward with --group-size: seconds to wait for the rest of a group (default 5)",
+    )
+    judge.add_argument(
+        "--cache-file",
+        help="SQLite file keeping judge generations across restarts (default: in memory)",
+    )
+    judge.add_argument(
+        "--no-neutralize", action="store_true", help="turn off the verdict-injection defence"
+    )
 
     server = parser.add_argument_group("server")
-    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    server.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
     server.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     limits = _limit_defaults()
-    server.add_argument("--max-active", type=int, default=limits["max_active"],
-                        help="requests judged at once (default %(default)s)")
-    server.add_argument("--max-queued", type=int, default=limits["max_queued"],
-                        help="requests waiting beyond those; more get 429 (default %(default)s)")
-    server.add_argument("--max-body-mb", type=float, default=limits["max_body_bytes"] / 2**20,
-                        help="largest request body in MiB (default %(default)s)")
-    server.add_argument("--max-items", type=int, default=limits["max_items"],
-                        help="pairs, groups or queries per request (default %(default)s)")
-    server.add_argument("--max-group", type=int, default=limits["max_group"],
-                        help="completions per group (default %(default)s)")
-    server.add_argument("--max-chars", type=int, default=limits["max_chars"],
-                        help="characters per text field (default %(default)s)")
-    server.add_argument("--timeout", type=float, default=limits["timeout_s"],
-                        help="request deadline in seconds, unless the client sends a shorter X-Request-Timeout "
-                             "(default %(default)s)")
-    server.add_argument("--max-timeout", type=float, default=limits["max_timeout_s"],
-                        help="largest X-Request-Timeout a client may ask for (default %(default)s)")
-    server.add_argument("--graceful-timeout", type=float, default=None,
-                        help="seconds to finish accepted requests on shutdown (default: --timeout)")
-    server.add_argument("--token-env", default=TOKEN_ENV, help=f"environment variable holding the bearer token "
-                                                               f"(default {TOKEN_ENV})")
+    server.add_argument(
+        "--max-active",
+        type=int,
+        default=limits["max_active"],
+        help="requests judged at once (default %(default)s)",
+    )
+    server.add_argument(
+        "--max-queued",
+        type=int,
+        default=limits["max_queued"],
+        help="requests waiting beyond those; more get 429 (default %(default)s)",
+    )
+    server.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=limits["max_body_bytes"] / 2**20,
+        help="largest request body in MiB (default %(default)s)",
+    )
+    server.add_argument(
+        "--max-items",
+        type=int,
+        default=limits["max_items"],
+        help="pairs, groups or queries per request (default %(default)s)",
+    )
+    server.add_argument(
+        "--max-group",
+        type=int,
+        default=limits["max_group"],
+        help="completions per group (default %(default)s)",
+    )
+    server.add_argument(
+        "--max-chars",
+        type=int,
+        default=limits["max_chars"],
+        help="characters per text field (default %(default)s)",
+    )
+    server.add_argument(
+        "--timeout",
+        type=float,
+        default=limits["timeout_s"],
+        help="request deadline in seconds, unless the client sends a shorter X-Request-Timeout "
+        "(default %(default)s)",
+    )
+    server.add_argument(
+        "--max-timeout",
+        type=float,
+        default=limits["max_timeout_s"],
+        help="largest X-Request-Timeout a client may ask for (default %(default)s)",
+    )
+    server.add_argument(
+        "--graceful-timeout",
+        type=float,
+        default=None,
+        help="seconds to finish accepted requests on shutdown (default: --timeout)",
+    )
+    server.add_argument(
+        "--token-env",
+        default=TOKEN_ENV,
+        help=f"environment variable holding the bearer token (default {TOKEN_ENV})",
+    )
     server.add_argument("--token-file", help="file holding the bearer token")
 
 
@@ -161,30 +251,59 @@ def run(args: argparse.Namespace) -> int:
     try:
         token = read_token(args)
         settings = ServerSettings(
-            max_active=args.max_active, max_queued=args.max_queued, max_body_bytes=int(args.max_body_mb * 2**20),
-            max_items=args.max_items, max_group=args.max_group, max_chars=args.max_chars,
-            timeout_s=args.timeout, max_timeout_s=args.max_timeout, token=token,
+            max_active=args.max_active,
+            max_queued=args.max_queued,
+            max_body_bytes=int(args.max_body_mb * 2**20),
+            max_items=args.max_items,
+            max_group=args.max_group,
+            max_chars=args.max_chars,
+            timeout_s=args.timeout,
+            max_timeout_s=args.max_timeout,
+            token=token,
         )
-        generation = {k: v for k, v in (("max_new_tokens", args.max_new_tokens),
-                                        ("temperature", args.temperature)) if v is not None}
-        config = JudgeConfig(style=args.style, swap=args.swap, votes=args.votes, neutralize=not args.no_neutralize,
-                             generation=GenerationSettings(**generation))
+        generation = {
+            k: v
+            for k, v in (("max_new_tokens", args.max_new_tokens), ("temperature", args.temperature))
+            if v is not None
+        }
+        config = JudgeConfig(
+            style=args.style,
+            swap=args.swap,
+            votes=args.votes,
+            neutralize=not args.no_neutralize,
+            generation=GenerationSettings(**generation),
+        )
         options = backend_options(args)
         if args.backend == "openai" and os.environ.get(args.api_key_env):
             options.setdefault("api_key", os.environ[args.api_key_env])
         backend = make_backend(args.backend, **options)
         cache = _cache(args.cache_file)
-        service = RewardService(backend, config, cache=cache, strategy=args.strategy,
-                                group_size=args.group_size, group_wait_s=args.group_wait)
+        service = RewardService(
+            backend,
+            config,
+            cache=cache,
+            strategy=args.strategy,
+            group_size=args.group_size,
+            group_wait_s=args.group_wait,
+        )
     except (ValueError, OSError) as exc:
         print(f"rmr1 serve: error: {exc}", file=sys.stderr)
         return 2
     app = create_app(service, settings)
-    log.info("judge %s via %s backend; auth %s; %d active, %d queued; listening on http://%s:%d",
-             service.model_id, args.backend, "on" if token else "off", settings.max_active, settings.max_queued,
-             args.host, args.port)
+    log.info(
+        "judge %s via %s backend; auth %s; %d active, %d queued; listening on http://%s:%d",
+        service.model_id,
+        args.backend,
+        "on" if token else "off",
+        settings.max_active,
+        settings.max_queued,
+        args.host,
+        args.port,
+    )
     graceful = args.graceful_timeout if args.graceful_timeout is not None else args.timeout
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=graceful)
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=graceful
+    )
     return 0
 
 

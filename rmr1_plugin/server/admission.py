@@ -11,6 +11,7 @@ import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from typing import Self
 
 
 class QueueFull(Exception):
@@ -18,8 +19,10 @@ class QueueFull(Exception):
 
     def __init__(self, active: int, queued: int, retry_after: int):
         self.active, self.queued, self.retry_after = active, queued, retry_after
-        super().__init__(f"server busy: {active} requests being judged and {queued} waiting (queue full); "
-                         f"retry after {retry_after} s")
+        super().__init__(
+            f"server busy: {active} requests being judged and {queued} waiting (queue full); "
+            f"retry after {retry_after} s"
+        )
 
 
 class Admission:
@@ -38,7 +41,9 @@ class Admission:
 
     def __init__(self, max_active: int, max_queued: int):
         if max_active < 1 or max_queued < 0:
-            raise ValueError(f"need max_active >= 1 and max_queued >= 0, got {max_active} and {max_queued}")
+            raise ValueError(
+                f"need max_active >= 1 and max_queued >= 0, got {max_active} and {max_queued}"
+            )
         self.max_active, self.max_queued = max_active, max_queued
         self._slots = asyncio.Semaphore(max_active)
         self.active = 0
@@ -81,7 +86,7 @@ class _Ticket:
         self._started: float | None = None
         self._left_queue = False
 
-    async def __aenter__(self) -> _Ticket:
+    async def __aenter__(self) -> Self:
         admission = self._admission
         try:
             await admission._slots.acquire()

@@ -39,8 +39,15 @@ from rmr1_plugin.server.auth import token_matches
 from rmr1_plugin.server.idempotency import MAX_KEY_LENGTH, IdempotencyStore, KeyReused, fingerprint
 from rmr1_plugin.server.metrics import ServerMetrics
 from rmr1_plugin.server.models import (
-    JudgeRequest, JudgeResponse, LimitError, RewardRequest, RewardResponse, ScoreRequest, ScoreResponse,
-    check_limits, format_loc,
+    JudgeRequest,
+    JudgeResponse,
+    LimitError,
+    RewardRequest,
+    RewardResponse,
+    ScoreRequest,
+    ScoreResponse,
+    check_limits,
+    format_loc,
 )
 from rmr1_plugin.server.service import BackendUnavailable, RewardService
 from rmr1_plugin.server.settings import ServerSettings
@@ -61,8 +68,13 @@ BACKEND_RETRY_AFTER = 5
 class HTTPProblem(Exception):
     """An answer other than 200, with the sentence that explains it."""
 
-    def __init__(self, status: int, error: str, headers: dict[str, str] | None = None,
-                 detail: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        headers: dict[str, str] | None = None,
+        detail: list[dict[str, Any]] | None = None,
+    ):
         self.status, self.error, self.headers, self.detail = status, error, headers or {}, detail
         super().__init__(error)
 
@@ -78,15 +90,16 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
     settings = settings or ServerSettings()
     metrics = ServerMetrics()
     admission = Admission(settings.max_active, settings.max_queued)
-    store: IdempotencyStore[BaseModel] = IdempotencyStore(settings.idempotency_ttl_s,
-                                                          settings.idempotency_max_entries)
+    store: IdempotencyStore[BaseModel] = IdempotencyStore(
+        settings.idempotency_ttl_s, settings.idempotency_max_entries
+    )
     health_cache: dict[str, Any] = {"at": -1.0, "reason": None}
     service.attach(metrics, admission.slot)
 
     app = FastAPI(
         title="rmr1 reward server",
         summary="RM-R1 reasoning judges as a reward service: pairwise judgments, group rewards, "
-                "OpenRLHF's remote reward protocol.",
+        "OpenRLHF's remote reward protocol.",
         version="0.1.0",
     )
     app.state.settings, app.state.metrics, app.state.admission = settings, metrics, admission
@@ -109,13 +122,18 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
     @app.exception_handler(BackendUnavailable)
     async def _backend_down(request: Request, exc: BackendUnavailable) -> JSONResponse:
         log.warning("%s answered 503: judge backend failed: %s", request.url.path, exc)
-        return JSONResponse({"error": f"judge backend failed: {exc}"}, status_code=503,
-                            headers={"Retry-After": str(BACKEND_RETRY_AFTER)})
+        return JSONResponse(
+            {"error": f"judge backend failed: {exc}"},
+            status_code=503,
+            headers={"Retry-After": str(BACKEND_RETRY_AFTER)},
+        )
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s failed unexpectedly", request.url.path)
-        return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+        return JSONResponse(
+            {"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -136,8 +154,11 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
         except ValueError:
             value = -1.0
         if not 0 < value <= settings.max_timeout_s:
-            raise HTTPProblem(400, f"header {TIMEOUT_HEADER} must be seconds in (0, {settings.max_timeout_s:g}], "
-                                   f"got {raw!r}")
+            raise HTTPProblem(
+                400,
+                f"header {TIMEOUT_HEADER} must be seconds in (0, {settings.max_timeout_s:g}], "
+                f"got {raw!r}",
+            )
         return value
 
     def idempotency_key(request: Request) -> str | None:
@@ -145,12 +166,21 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
         if key is None:
             return None
         if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            raise HTTPProblem(400, f"header {IDEMPOTENCY_HEADER} must be 1-{MAX_KEY_LENGTH} printable "
-                                   f"characters, got {key[:40]!r}")
+            raise HTTPProblem(
+                400,
+                f"header {IDEMPOTENCY_HEADER} must be 1-{MAX_KEY_LENGTH} printable "
+                f"characters, got {key[:40]!r}",
+            )
         return key
 
-    async def handle(request: Request, endpoint: str, body: BaseModel,
-                     work: Callable[[], Awaitable[R]], *, holds_slot: bool = True) -> Response:
+    async def handle(
+        request: Request,
+        endpoint: str,
+        body: BaseModel,
+        work: Callable[[], Awaitable[R]],
+        *,
+        holds_slot: bool = True,
+    ) -> Response:
         """Admit (or refuse with 429), run under the deadline, answer once per idempotency key.
 
         ``holds_slot=False``: the request keeps its queue place but the work takes judging slots
@@ -187,10 +217,17 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
                 try:
                     return await asyncio.wait_for(job(), timeout)
                 except TimeoutError:
-                    raise HTTPProblem(504, f"deadline of {timeout:g} s passed before the judge finished "
-                                           f"(set {TIMEOUT_HEADER} to allow more)") from None
+                    raise HTTPProblem(
+                        504,
+                        f"deadline of {timeout:g} s passed before the judge finished "
+                        f"(set {TIMEOUT_HEADER} to allow more)",
+                    ) from None
 
-            task = store.start(key, print_, bounded) if key is not None else asyncio.ensure_future(bounded())
+            task = (
+                store.start(key, print_, bounded)
+                if key is not None
+                else asyncio.ensure_future(bounded())
+            )
             task.add_done_callback(lambda _: (ticket.cancel(), _gauges()))
             _gauges()
         else:
@@ -205,8 +242,13 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
         metrics.queued.set(admission.queued)
 
     def limits(items: list[Any], field: str) -> None:
-        check_limits(items, field, max_items=settings.max_items, max_chars=settings.max_chars,
-                     max_group=settings.max_group)
+        check_limits(
+            items,
+            field,
+            max_items=settings.max_items,
+            max_chars=settings.max_chars,
+            max_group=settings.max_group,
+        )
 
     # --- routes -------------------------------------------------------------------------------
 
@@ -215,23 +257,36 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
         limits(body.pairs, "pairs")
         return await handle(request, "/judge", body, lambda: service.judge(body))
 
-    @app.post("/score", response_model=ScoreResponse, summary="one reward per completion, per group")
+    @app.post(
+        "/score", response_model=ScoreResponse, summary="one reward per completion, per group"
+    )
     async def score(body: ScoreRequest, request: Request) -> Response:
         limits(body.groups, "groups")
         service.check_strategy(body.strategy)
         return await handle(request, "/score", body, lambda: service.score(body))
 
-    @app.post("/get_reward", response_model=RewardResponse, summary="OpenRLHF remote reward protocol")
+    @app.post(
+        "/get_reward", response_model=RewardResponse, summary="OpenRLHF remote reward protocol"
+    )
     async def get_reward(body: RewardRequest, request: Request) -> Response:
         if len(body.query) > settings.max_items:
-            raise LimitError(("query",), f"{len(body.query)} items, over the limit of {settings.max_items} "
-                                         "per request")
+            raise LimitError(
+                ("query",),
+                f"{len(body.query)} items, over the limit of {settings.max_items} per request",
+            )
         for name in ("query", "prompts", "labels"):
             for i, text in enumerate(getattr(body, name) or []):
                 if text is not None and len(text) > settings.max_chars:
-                    raise LimitError((name, i), f"{len(text)} characters, over the limit of {settings.max_chars}")
-        return await handle(request, "/get_reward", body, lambda: service.reward(body),
-                            holds_slot=service.collector is None)
+                    raise LimitError(
+                        (name, i), f"{len(text)} characters, over the limit of {settings.max_chars}"
+                    )
+        return await handle(
+            request,
+            "/get_reward",
+            body,
+            lambda: service.reward(body),
+            holds_slot=service.collector is None,
+        )
 
     @app.get("/health", summary="ready when the judge backend answers")
     async def health() -> JSONResponse:
@@ -242,12 +297,16 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
                 reason = None
             except TimeoutError:
                 reason = f"judge backend did not answer within {settings.health_timeout_s:g} s"
-            except Exception as exc:  # any failure of the probe means "not ready", with its reason
+            except Exception as exc:  # noqa: BLE001 - any probe failure means "not ready"
                 reason = f"judge backend failed: {exc}"
             health_cache.update(at=time.monotonic(), reason=reason)
         reason = health_cache["reason"]
-        body = {"status": "ready" if reason is None else "unavailable", "model": service.model_id,
-                "active": admission.active, "queued": admission.queued}
+        body = {
+            "status": "ready" if reason is None else "unavailable",
+            "model": service.model_id,
+            "active": admission.active,
+            "queued": admission.queued,
+        }
         if reason is not None:
             body["error"] = reason
         return JSONResponse(body, status_code=200 if reason is None else 503)
@@ -266,8 +325,16 @@ def _plain_error(error: dict[str, Any]) -> dict[str, Any]:
     kind, msg = error.get("type", ""), str(error.get("msg", ""))
     if kind == "json_invalid":
         where = (error.get("ctx") or {}).get("error", "")
-        return {"loc": ["body"], "msg": f"invalid JSON{f' ({where})' if where else ''}", "type": kind}
-    return {"loc": list(error.get("loc", ())), "msg": msg.removeprefix("Value error, "), "type": kind}
+        return {
+            "loc": ["body"],
+            "msg": f"invalid JSON{f' ({where})' if where else ''}",
+            "type": kind,
+        }
+    return {
+        "loc": list(error.get("loc", ())),
+        "msg": msg.removeprefix("Value error, "),
+        "type": kind,
+    }
 
 
 class _Edge:
@@ -294,14 +361,24 @@ class _Edge:
             if self.token is not None and scope.get("path") not in OPEN_PATHS:
                 header = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
                 if not token_matches(header, self.token):
-                    await _send_json(send_recorded, 401, {
-                        "error": "missing or wrong bearer token (send 'Authorization: Bearer <token>')"},
-                        [(b"www-authenticate", b"Bearer")])
+                    await _send_json(
+                        send_recorded,
+                        401,
+                        {
+                            "error": "missing or wrong bearer token (send 'Authorization: Bearer <token>')"
+                        },
+                        [(b"www-authenticate", b"Bearer")],
+                    )
                     return
             body = await _read_limited(scope, receive, self.settings.max_body_bytes)
             if body is None:
-                await _send_json(send_recorded, 413, {
-                    "error": f"request body over the limit of {self.settings.max_body_bytes} bytes"})
+                await _send_json(
+                    send_recorded,
+                    413,
+                    {
+                        "error": f"request body over the limit of {self.settings.max_body_bytes} bytes"
+                    },
+                )
                 return
             await self.app(scope, _replay(body), send_recorded)
         finally:
@@ -348,10 +425,19 @@ def _replay(body: bytes) -> Callable:
     return receive
 
 
-async def _send_json(send: Callable, status: int, body: dict,
-                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _send_json(
+    send: Callable, status: int, body: dict, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(payload)).encode()), *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})

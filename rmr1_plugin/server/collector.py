@@ -40,8 +40,9 @@ class GroupCollector(Generic[T]):
     [['q:a'], ['q:b']]
     """
 
-    def __init__(self, size: int, wait_s: float,
-                 score: Callable[[Hashable, list[str]], Awaitable[list[T]]]):
+    def __init__(
+        self, size: int, wait_s: float, score: Callable[[Hashable, list[str]], Awaitable[list[T]]]
+    ):
         if size < 2 or wait_s <= 0:
             raise ValueError(f"need size >= 2 and wait_s > 0, got {size} and {wait_s}")
         self.size, self.wait_s, self._score = size, wait_s, score
@@ -79,8 +80,10 @@ class GroupCollector(Generic[T]):
     async def _run(self, key: Hashable, batch: _Batch[T]) -> None:
         members = [(c, f) for c, f in batch.members if not f.cancelled()]
         try:
-            results = await self._score(key, [text for completions, _ in members for text in completions])
-        except Exception as error:  # every member learns why its group failed
+            results = await self._score(
+                key, [text for completions, _ in members for text in completions]
+            )
+        except Exception as error:  # noqa: BLE001 - every member learns why its group failed
             for _, future in members:
                 if not future.done():
                     future.set_exception(error)

@@ -29,7 +29,9 @@ class KeyReused(Exception):
 
     def __init__(self, key: str):
         self.key = key
-        super().__init__(f"Idempotency-Key {key!r} was already used for a different request body or endpoint")
+        super().__init__(
+            f"Idempotency-Key {key!r} was already used for a different request body or endpoint"
+        )
 
 
 def fingerprint(endpoint: str, body: Any) -> str:
@@ -38,7 +40,9 @@ def fingerprint(endpoint: str, body: Any) -> str:
     >>> fingerprint("/judge", {"b": 1, "a": 2}) == fingerprint("/judge", {"a": 2, "b": 1})
     True
     """
-    canonical = json.dumps([endpoint, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(
+        [endpoint, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

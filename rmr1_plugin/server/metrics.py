@@ -25,17 +25,34 @@ class ServerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.requests = Counter("rmr1_requests", "HTTP requests answered", ["endpoint", "status"], registry=r)
-        self.latency = Histogram("rmr1_request_latency_seconds", "time from request to response",
-                                 ["endpoint"], buckets=LATENCY_BUCKETS, registry=r)
-        self.rejected = Counter("rmr1_rejected", "requests refused before any work", ["reason"], registry=r)
-        self.replayed = Counter("rmr1_idempotent_replays", "requests answered from an earlier request "
-                                                          "with the same Idempotency-Key", registry=r)
-        self.judge_calls = Counter("rmr1_judge_calls", "judge generations sent to the backend", registry=r)
-        self.backend_errors = Counter("rmr1_backend_errors", "judge generations the backend failed", registry=r)
+        self.requests = Counter(
+            "rmr1_requests", "HTTP requests answered", ["endpoint", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "rmr1_request_latency_seconds",
+            "time from request to response",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.rejected = Counter(
+            "rmr1_rejected", "requests refused before any work", ["reason"], registry=r
+        )
+        self.replayed = Counter(
+            "rmr1_idempotent_replays",
+            "requests answered from an earlier request with the same Idempotency-Key",
+            registry=r,
+        )
+        self.judge_calls = Counter(
+            "rmr1_judge_calls", "judge generations sent to the backend", registry=r
+        )
+        self.backend_errors = Counter(
+            "rmr1_backend_errors", "judge generations the backend failed", registry=r
+        )
         self.verdicts = Counter("rmr1_verdicts", "pair verdicts returned", ["outcome"], registry=r)
-        self.verdict_error_ratio = Gauge("rmr1_verdict_error_ratio", "share of verdicts without a winner "
-                                                                    "since start", registry=r)
+        self.verdict_error_ratio = Gauge(
+            "rmr1_verdict_error_ratio", "share of verdicts without a winner since start", registry=r
+        )
         self.active = Gauge("rmr1_requests_active", "requests being judged", registry=r)
         self.queued = Gauge("rmr1_requests_queued", "requests waiting for a judge slot", registry=r)
         self._verdict_total = 0
@@ -68,5 +85,6 @@ class _CacheHits:
         self._hits = hits
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        yield CounterMetricFamily("rmr1_cache_hits", "judge generations answered from the cache",
-                                  value=self._hits())
+        yield CounterMetricFamily(
+            "rmr1_cache_hits", "judge generations answered from the cache", value=self._hits()
+        )

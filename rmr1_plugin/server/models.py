@@ -48,7 +48,9 @@ class PairIn(BaseModel):
         single = [self.question, self.answer_a, self.answer_b]
         multi = [self.conversation_a, self.conversation_b]
         if any(v is not None for v in single) and any(v is not None for v in multi):
-            raise ValueError("give either question/answer_a/answer_b or conversation_a/conversation_b, not both")
+            raise ValueError(
+                "give either question/answer_a/answer_b or conversation_a/conversation_b, not both"
+            )
         if any(v is not None for v in multi):
             missing = [n for n, v in zip(("conversation_a", "conversation_b"), multi) if v is None]
         else:
@@ -59,8 +61,11 @@ class PairIn(BaseModel):
 
     def texts(self) -> list[tuple[str, str]]:
         """(field, text) for every candidate-controlled or prompt text, for size checks."""
-        out = [(name, getattr(self, name)) for name in ("question", "answer_a", "answer_b", "gold")
-               if getattr(self, name) is not None]
+        out = [
+            (name, getattr(self, name))
+            for name in ("question", "answer_a", "answer_b", "gold")
+            if getattr(self, name) is not None
+        ]
         for name in ("conversation_a", "conversation_b"):
             for i, message in enumerate(getattr(self, name) or []):
                 out.append((f"{name}.{i}.content", message.content))
@@ -73,9 +78,14 @@ class JudgeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pairs: list[PairIn] = Field(min_length=1)
-    include_text: bool = Field(False, description="return the judge's rubric, evaluation and raw output")
-    partial: bool = Field(False, description="on a backend failure, answer winner=null with the reason "
-                                             "for the failed pairs instead of failing the request")
+    include_text: bool = Field(
+        False, description="return the judge's rubric, evaluation and raw output"
+    )
+    partial: bool = Field(
+        False,
+        description="on a backend failure, answer winner=null with the reason "
+        "for the failed pairs instead of failing the request",
+    )
 
 
 class PairResult(BaseModel):
@@ -83,9 +93,14 @@ class PairResult(BaseModel):
 
     winner: Literal["A", "B"] | None
     task_type: Literal["Chat", "Reasoning"] | None = None
-    flipped: bool | None = Field(None, description="judging in both orders disagreed (position bias)")
-    error: str | None = Field(None, description="why there is no winner: a parse error code of the "
-                                                "judge's output, or a backend failure")
+    flipped: bool | None = Field(
+        None, description="judging in both orders disagreed (position bias)"
+    )
+    error: str | None = Field(
+        None,
+        description="why there is no winner: a parse error code of the "
+        "judge's output, or a backend failure",
+    )
     rubric: str | None = None
     evaluation: str | None = None
     solution: str | None = None
@@ -104,8 +119,11 @@ class GroupIn(BaseModel):
 
     prompt: str | list[Message]
     completions: list[str] = Field(min_length=1)
-    reference: str | None = Field(None, description="a baseline answer each completion is compared with "
-                                                    "(strategy 'reference'; needed for one completion)")
+    reference: str | None = Field(
+        None,
+        description="a baseline answer each completion is compared with "
+        "(strategy 'reference'; needed for one completion)",
+    )
     gold: str | None = Field(None, description="gold answer: math completions are verified first")
     tests: list[str] | None = Field(None, description="code tests: code completions are run first")
     task: Literal["math", "code", "chat"] | None = None
@@ -113,8 +131,10 @@ class GroupIn(BaseModel):
     @model_validator(mode="after")
     def _enough(self) -> GroupIn:
         if len(self.completions) < 2 and self.reference is None:
-            raise ValueError("one completion can only be scored against a reference: give `reference` "
-                             "or at least two completions")
+            raise ValueError(
+                "one completion can only be scored against a reference: give `reference` "
+                "or at least two completions"
+            )
         return self
 
     def texts(self) -> list[tuple[str, str]]:
@@ -123,7 +143,11 @@ class GroupIn(BaseModel):
             out.append(("prompt", self.prompt))
         else:
             out.extend((f"prompt.{i}.content", m.content) for i, m in enumerate(self.prompt))
-        out.extend((name, getattr(self, name)) for name in ("reference", "gold") if getattr(self, name) is not None)
+        out.extend(
+            (name, getattr(self, name))
+            for name in ("reference", "gold")
+            if getattr(self, name) is not None
+        )
         return out
 
 
@@ -133,14 +157,21 @@ class ScoreRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     groups: list[GroupIn] = Field(min_length=1)
-    strategy: str | None = Field(None, description="ranking strategy; the server's default when omitted")
+    strategy: str | None = Field(
+        None, description="ranking strategy; the server's default when omitted"
+    )
     max_calls: int | None = Field(None, ge=1, description="judge-call budget per group")
-    partial: bool = Field(False, description="on a backend failure, answer null rewards for the failed "
-                                             "groups instead of failing the request")
+    partial: bool = Field(
+        False,
+        description="on a backend failure, answer null rewards for the failed "
+        "groups instead of failing the request",
+    )
 
 
 class GroupResult(BaseModel):
-    rewards: list[float | None] = Field(description="one per completion, in [-1, 1]; null only on failure")
+    rewards: list[float | None] = Field(
+        description="one per completion, in [-1, 1]; null only on failure"
+    )
     calls: int = Field(description="judge comparisons spent on the group")
     error: str | None = None
 
@@ -163,8 +194,11 @@ class RewardRequest(BaseModel):
 
     query: list[str] = Field(min_length=1)
     prompts: list[str] | None = None
-    labels: list[str | None] | None = Field(None, description="the reference answer of each query, or null; "
-                                                               "numbers and JSON values are read as their text")
+    labels: list[str | None] | None = Field(
+        None,
+        description="the reference answer of each query, or null; "
+        "numbers and JSON values are read as their text",
+    )
     partial: bool = False
 
     @field_validator("labels", mode="before")
@@ -173,8 +207,14 @@ class RewardRequest(BaseModel):
         # Datasets' label columns hold numbers and structures too; the judge reads text.
         if not isinstance(value, list):
             return value
-        return [v if v is None or isinstance(v, str)
-                else json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else str(v) for v in value]
+        return [
+            v
+            if v is None or isinstance(v, str)
+            else json.dumps(v, ensure_ascii=False)
+            if isinstance(v, (dict, list))
+            else str(v)
+            for v in value
+        ]
 
     @model_validator(mode="after")
     def _same_lengths(self) -> RewardRequest:
@@ -227,8 +267,14 @@ def format_loc(loc: tuple[str | int, ...] | list[str | int]) -> str:
     return out or "body"
 
 
-def check_limits(items: list[PairIn] | list[GroupIn], field: str, *, max_items: int, max_chars: int,
-                 max_group: int | None = None) -> None:
+def check_limits(
+    items: list[PairIn] | list[GroupIn],
+    field: str,
+    *,
+    max_items: int,
+    max_chars: int,
+    max_group: int | None = None,
+) -> None:
     """Raise :class:`LimitError` naming the first field over a limit.
 
     >>> check_limits([PairIn(question="q", answer_a="a" * 5, answer_b="b")], "pairs", max_items=8, max_chars=4)
@@ -239,9 +285,17 @@ def check_limits(items: list[PairIn] | list[GroupIn], field: str, *, max_items: 
     if len(items) > max_items:
         raise LimitError((field,), f"{len(items)} items, over the limit of {max_items} per request")
     for i, item in enumerate(items):
-        if max_group is not None and isinstance(item, GroupIn) and len(item.completions) > max_group:
-            raise LimitError((field, i, "completions"),
-                             f"{len(item.completions)} completions, over the limit of {max_group} per group")
+        if (
+            max_group is not None
+            and isinstance(item, GroupIn)
+            and len(item.completions) > max_group
+        ):
+            raise LimitError(
+                (field, i, "completions"),
+                f"{len(item.completions)} completions, over the limit of {max_group} per group",
+            )
         for name, text in item.texts():
             if len(text) > max_chars:
-                raise LimitError((field, i, name), f"{len(text)} characters, over the limit of {max_chars}")
+                raise LimitError(
+                    (field, i, name), f"{len(text)} characters, over the limit of {max_chars}"
+                )

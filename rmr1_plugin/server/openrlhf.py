@@ -27,16 +27,30 @@ from dataclasses import dataclass, field
 from rmr1_plugin.server.models import LimitError
 
 #: Tokens a decoded response ends with (kept because OpenRLHF decodes with special tokens).
-END_TOKENS: tuple[str, ...] = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "</s>",
-                               "<｜end▁of▁sentence｜>", "<|end|>", "<eos>", "<end_of_turn>", "<pad>")
+END_TOKENS: tuple[str, ...] = (
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<|eot_id|>",
+    "<|end_of_text|>",
+    "</s>",
+    "<｜end▁of▁sentence｜>",
+    "<|end|>",
+    "<eos>",
+    "<end_of_turn>",
+    "<pad>",
+)
 
 _ASSISTANT_HEADERS = (
     re.compile(r"<\|im_start\|>assistant\s*\n"),
     re.compile(r"<\|start_header_id\|>assistant<\|end_header_id\|>\s*"),
 )
-_CHATML_TURN = re.compile(r"<\|im_start\|>(system|user|assistant)\s*\n(.*?)(?:<\|im_end\|>|\Z)", re.S)
+_CHATML_TURN = re.compile(
+    r"<\|im_start\|>(system|user|assistant)\s*\n(.*?)(?:<\|im_end\|>|\Z)", re.DOTALL
+)
 _LLAMA3_TURN = re.compile(
-    r"<\|start_header_id\|>(system|user|assistant)<\|end_header_id\|>\s*(.*?)(?:<\|eot_id\|>|\Z)", re.S)
+    r"<\|start_header_id\|>(system|user|assistant)<\|end_header_id\|>\s*(.*?)(?:<\|eot_id\|>|\Z)",
+    re.DOTALL,
+)
 
 
 @dataclass
@@ -75,7 +89,7 @@ def split_query(query: str, prompt: str | None) -> tuple[str, str] | None:
     ('Q: 2+2? A:', '4')
     """
     if prompt and query.startswith(prompt):
-        return prompt, strip_end_tokens(query[len(prompt):])
+        return prompt, strip_end_tokens(query[len(prompt) :])
     for header in _ASSISTANT_HEADERS:
         matches = list(header.finditer(query))
         if matches:
@@ -96,7 +110,9 @@ def read_prompt(prompt: str) -> str | list[dict[str, str]]:
     'What is 2+2?'
     """
     for turn in (_CHATML_TURN, _LLAMA3_TURN):
-        messages = [{"role": m.group(1), "content": m.group(2).strip()} for m in turn.finditer(prompt)]
+        messages = [
+            {"role": m.group(1), "content": m.group(2).strip()} for m in turn.finditer(prompt)
+        ]
         if messages:
             # The trailing empty assistant header is where the response starts, not a turn.
             while messages and messages[-1]["role"] == "assistant" and not messages[-1]["content"]:
@@ -109,8 +125,11 @@ def read_prompt(prompt: str) -> str | list[dict[str, str]]:
 
 
 def group_queries(
-    queries: Sequence[str], prompts: Sequence[str] | None = None, labels: Sequence[str | None] | None = None,
-    *, lone_ok: bool = False,
+    queries: Sequence[str],
+    prompts: Sequence[str] | None = None,
+    labels: Sequence[str | None] | None = None,
+    *,
+    lone_ok: bool = False,
 ) -> list[RewardGroup]:
     """Group an OpenRLHF request's queries by prompt, in order of first appearance.
 
@@ -125,17 +144,24 @@ def group_queries(
     for i, query in enumerate(queries):
         split = split_query(query, prompts[i] if prompts else None)
         if split is None:
-            raise LimitError(("query", i), "cannot find where the response starts: it does not begin with "
-                                           "prompts[i] and has no known assistant header")
+            raise LimitError(
+                ("query", i),
+                "cannot find where the response starts: it does not begin with "
+                "prompts[i] and has no known assistant header",
+            )
         prompt, completion = split
         label = labels[i] if labels else None
-        group = groups.setdefault((prompt, label), RewardGroup(read_prompt(prompt), reference=label, prompt_text=prompt))
+        group = groups.setdefault(
+            (prompt, label), RewardGroup(read_prompt(prompt), reference=label, prompt_text=prompt)
+        )
         group.completions.append(completion)
         group.indices.append(i)
     for group in groups.values():
         if len(group.completions) == 1 and group.reference is None and not lone_ok:
-            raise LimitError(("query", group.indices[0]),
-                             "the only response to its prompt in this request and no label to compare it "
-                             "with; send all responses to a prompt in one request, give labels, or "
-                             "start the server with --group-size")
+            raise LimitError(
+                ("query", group.indices[0]),
+                "the only response to its prompt in this request and no label to compare it "
+                "with; send all responses to a prompt in one request, give labels, or "
+                "start the server with --group-size",
+            )
     return list(groups.values())

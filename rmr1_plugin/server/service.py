@@ -16,12 +16,20 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from rmr1_plugin.server.collector import GroupCollector
 from rmr1_plugin.server.metrics import ServerMetrics
 from rmr1_plugin.server.models import (
-    GroupResult, JudgeRequest, JudgeResponse, LimitError, PairIn, PairResult, RewardRequest, RewardResponse,
-    ScoreRequest, ScoreResponse,
+    GroupResult,
+    JudgeRequest,
+    JudgeResponse,
+    LimitError,
+    PairIn,
+    PairResult,
+    RewardRequest,
+    RewardResponse,
+    ScoreRequest,
+    ScoreResponse,
 )
-from rmr1_plugin.server.collector import GroupCollector
 from rmr1_plugin.server.openrlhf import RewardGroup, group_queries, read_prompt
 
 #: Ranking strategy of /score and /get_reward when neither the server nor the request names one.
@@ -69,8 +77,16 @@ class RewardService:
     >>> service = RewardService(make_backend("replay", path="judge.jsonl"))  # doctest: +SKIP
     """
 
-    def __init__(self, backend: Any, config: Any = None, *, cache: Any = None, strategy: str | None = None,
-                 group_size: int = 1, group_wait_s: float = 5.0):
+    def __init__(
+        self,
+        backend: Any,
+        config: Any = None,
+        *,
+        cache: Any = None,
+        strategy: str | None = None,
+        group_size: int = 1,
+        group_wait_s: float = 5.0,
+    ):
         from rmr1_plugin.cache import GenerationCache
         from rmr1_plugin.judge import Judge, JudgeConfig
         from rmr1_plugin.ranking import STRATEGIES
@@ -79,16 +95,26 @@ class RewardService:
         self.model_id: str = backend.model_id
         config = config if config is not None else JudgeConfig()
         self.cache = cache if cache is not None else GenerationCache()
-        self._strict = Judge(self.backend, config.model_copy(update={"on_error": "raise"}), cache=self.cache)
-        self._lenient = Judge(self.backend, config.model_copy(update={"on_error": "none"}), cache=self.cache)
+        self._strict = Judge(
+            self.backend, config.model_copy(update={"on_error": "raise"}), cache=self.cache
+        )
+        self._lenient = Judge(
+            self.backend, config.model_copy(update={"on_error": "none"}), cache=self.cache
+        )
         self.strategies: tuple[str, ...] = tuple(STRATEGIES)
         self.strategy = strategy or DEFAULT_STRATEGY
         self.check_strategy(self.strategy)
         self.metrics: ServerMetrics | None = None
         self._slot: Callable[[], AbstractAsyncContextManager[Any]] = contextlib.nullcontext
-        self.collector = GroupCollector(group_size, group_wait_s, self._score_collected) if group_size > 1 else None
+        self.collector = (
+            GroupCollector(group_size, group_wait_s, self._score_collected)
+            if group_size > 1
+            else None
+        )
 
-    def attach(self, metrics: ServerMetrics, slot: Callable[[], AbstractAsyncContextManager[Any]]) -> None:
+    def attach(
+        self, metrics: ServerMetrics, slot: Callable[[], AbstractAsyncContextManager[Any]]
+    ) -> None:
         """Report to ``metrics``; take a judging slot from ``slot()`` for groups gathered across
         requests (their requests wait without holding one)."""
         self._slot = slot
@@ -98,7 +124,10 @@ class RewardService:
 
     def check_strategy(self, name: str | None) -> None:
         if name is not None and name not in self.strategies:
-            raise LimitError(("strategy",), f"unknown strategy {name!r}; choose one of {', '.join(self.strategies)}")
+            raise LimitError(
+                ("strategy",),
+                f"unknown strategy {name!r}; choose one of {', '.join(self.strategies)}",
+            )
 
     # --- routes ----------------------------------------------------------------------------
 
@@ -116,17 +145,39 @@ class RewardService:
         jobs = []
         for i, group in enumerate(request.groups):
             how = _group_strategy(strategy, len(group.completions), group.reference, ("groups", i))
-            prompt = group.prompt if isinstance(group.prompt, str) else [m.model_dump() for m in group.prompt]
-            jobs.append(_GroupJob(prompt, group.completions, how, group.reference,
-                                  {k: v for k, v in (("gold", group.gold), ("tests", group.tests),
-                                                     ("task", group.task)) if v is not None}))
+            prompt = (
+                group.prompt
+                if isinstance(group.prompt, str)
+                else [m.model_dump() for m in group.prompt]
+            )
+            jobs.append(
+                _GroupJob(
+                    prompt,
+                    group.completions,
+                    how,
+                    group.reference,
+                    {
+                        k: v
+                        for k, v in (
+                            ("gold", group.gold),
+                            ("tests", group.tests),
+                            ("task", group.task),
+                        )
+                        if v is not None
+                    },
+                )
+            )
         results = await self._score_groups(jobs, request.max_calls, request.partial)
         return ScoreResponse(model=self.model_id, strategy=strategy, groups=results)
 
     async def reward(self, request: RewardRequest) -> RewardResponse:
-        groups = group_queries(request.query, request.prompts, request.labels, lone_ok=self.collector is not None)
+        groups = group_queries(
+            request.query, request.prompts, request.labels, lone_ok=self.collector is not None
+        )
         if self.collector is None:
-            results = await self._score_groups([_reward_job(g, self.strategy) for g in groups], None, request.partial)
+            results = await self._score_groups(
+                [_reward_job(g, self.strategy) for g in groups], None, request.partial
+            )
             per_group = [[(r, result.calls) for r in result.rewards] for result in results]
         else:
             per_group = await self._collected(groups, request.partial)
@@ -137,14 +188,19 @@ class RewardService:
                 rewards[index] = reward
             calls += outcome[0][1] if outcome else 0
         scores = [None if r is None else (r + 1.0) / 2.0 for r in rewards]
-        return RewardResponse(rewards=rewards, scores=scores, extra_logs={"judge_calls": float(calls)})
+        return RewardResponse(
+            rewards=rewards, scores=scores, extra_logs={"judge_calls": float(calls)}
+        )
 
-    async def _collected(self, groups: list[RewardGroup], partial: bool) -> list[list[tuple[float | None, int]]]:
+    async def _collected(
+        self, groups: list[RewardGroup], partial: bool
+    ) -> list[list[tuple[float | None, int]]]:
         """Rank each group together with the responses to its prompt from other requests."""
         assert self.collector is not None
         outcomes = await asyncio.gather(
             *(self.collector.submit((g.prompt_text, g.reference), g.completions) for g in groups),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
         results = []
         for group, outcome in zip(groups, outcomes):
             if isinstance(outcome, LimitError):
@@ -152,20 +208,30 @@ class RewardService:
             if isinstance(outcome, BaseException):
                 if not partial or not _is_backend_failure(outcome):
                     raise _classify(outcome)
-                log.warning("responses to one prompt failed, answered with null rewards: %s", outcome)
+                log.warning(
+                    "responses to one prompt failed, answered with null rewards: %s", outcome
+                )
                 outcome = [(None, 0)] * len(group.completions)
             results.append(outcome)
         return results
 
-    async def _score_collected(self, key: tuple[str, str | None], completions: list[str]
-                               ) -> list[tuple[float | None, int]]:
+    async def _score_collected(
+        self, key: tuple[str, str | None], completions: list[str]
+    ) -> list[tuple[float | None, int]]:
         prompt_text, label = key
-        group = RewardGroup(read_prompt(prompt_text), completions, reference=label, prompt_text=prompt_text)
+        group = RewardGroup(
+            read_prompt(prompt_text), completions, reference=label, prompt_text=prompt_text
+        )
         if len(completions) == 1 and label is None:
-            raise LimitError(("query",), f"no other response to its prompt arrived within {self.collector.wait_s:g} s "
-                                         "(--group-wait) and it has no label to be compared with")
+            raise LimitError(
+                ("query",),
+                f"no other response to its prompt arrived within {self.collector.wait_s:g} s "
+                "(--group-wait) and it has no label to be compared with",
+            )
         async with self._slot():
-            (result,) = await self._score_groups([_reward_job(group, self.strategy)], None, partial=False)
+            (result,) = await self._score_groups(
+                [_reward_job(group, self.strategy)], None, partial=False
+            )
         return [(r, result.calls) for r in result.rewards]
 
     async def probe(self) -> None:
@@ -179,20 +245,31 @@ class RewardService:
         if isinstance(backend, ReplayBackend):
             return
         generations = await backend.agenerate(
-            [[{"role": "user", "content": "Reply with OK."}]], GenerationSettings(max_new_tokens=1, temperature=0.0))
+            [[{"role": "user", "content": "Reply with OK."}]],
+            GenerationSettings(max_new_tokens=1, temperature=0.0),
+        )
         if not generations or generations[0].finish_reason == "error":
-            raise BackendUnavailable(generations[0].error if generations else "no generation returned")
+            raise BackendUnavailable(
+                generations[0].error if generations else "no generation returned"
+            )
 
     # --- helpers ---------------------------------------------------------------------------
 
-    async def _score_groups(self, jobs: Sequence[_GroupJob], max_calls: int | None,
-                            partial: bool) -> list[GroupResult]:
+    async def _score_groups(
+        self, jobs: Sequence[_GroupJob], max_calls: int | None, partial: bool
+    ) -> list[GroupResult]:
         # Always the strict judge: a comparison lost to a backend failure would otherwise count as
         # a draw and the group would get made-up rewards. With ``partial`` the failed group is
         # answered with nulls and the reason instead.
         async def one(job: _GroupJob) -> GroupResult:
-            scores = await self._strict.ascore_group(job.prompt, job.completions, strategy=job.strategy,
-                                                     max_calls=max_calls, reference=job.reference, **job.extra)
+            scores = await self._strict.ascore_group(
+                job.prompt,
+                job.completions,
+                strategy=job.strategy,
+                max_calls=max_calls,
+                reference=job.reference,
+                **job.extra,
+            )
             return GroupResult(rewards=list(scores.rewards), calls=scores.calls)
 
         outcomes = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
@@ -201,8 +278,14 @@ class RewardService:
             if isinstance(outcome, BaseException):
                 if not partial or not _is_backend_failure(outcome):
                     raise _classify(outcome)
-                log.warning("group of %d failed, answered with null rewards: %s", len(job.completions), outcome)
-                outcome = GroupResult(rewards=[None] * len(job.completions), calls=0, error=_reason(outcome))
+                log.warning(
+                    "group of %d failed, answered with null rewards: %s",
+                    len(job.completions),
+                    outcome,
+                )
+                outcome = GroupResult(
+                    rewards=[None] * len(job.completions), calls=0, error=_reason(outcome)
+                )
             results.append(outcome)
         return results
 
@@ -226,18 +309,28 @@ def _reward_job(group: RewardGroup, strategy: str) -> _GroupJob:
     """An OpenRLHF group: ranked within itself, or a lone response against its label."""
     how = "reference" if len(group.completions) == 1 else strategy
     if how == "reference" and group.reference is None:
-        raise LimitError(("labels", group.indices[0] if group.indices else 0),
-                         "the server's strategy is 'reference', which needs a label as the reference answer")
-    return _GroupJob(group.prompt, group.completions, how, group.reference if how == "reference" else None)
+        raise LimitError(
+            ("labels", group.indices[0] if group.indices else 0),
+            "the server's strategy is 'reference', which needs a label as the reference answer",
+        )
+    return _GroupJob(
+        group.prompt, group.completions, how, group.reference if how == "reference" else None
+    )
 
 
-def _group_strategy(strategy: str, size: int, reference: str | None, loc: tuple[str | int, ...]) -> str:
+def _group_strategy(
+    strategy: str, size: int, reference: str | None, loc: tuple[str | int, ...]
+) -> str:
     """The strategy a group is ranked with: a lone completion is compared with its reference."""
     how = "reference" if size == 1 else strategy
     if how == "reference" and reference is None:
-        raise LimitError((*loc, "reference"), "strategy 'reference' (and a single completion) needs a reference")
+        raise LimitError(
+            (*loc, "reference"), "strategy 'reference' (and a single completion) needs a reference"
+        )
     if how != "reference" and reference is not None:
-        raise LimitError((*loc, "reference"), f"a reference is only used by strategy 'reference', not {how!r}")
+        raise LimitError(
+            (*loc, "reference"), f"a reference is only used by strategy 'reference', not {how!r}"
+        )
     return how
 
 
@@ -250,10 +343,18 @@ def _engine_pair(pair: PairIn) -> Any:
 
 def _result(verdict: Any, include_text: bool) -> PairResult:
     first = verdict.judgments[0] if verdict.judgments else None
-    result = PairResult(winner=verdict.winner, task_type=first.task_type if first else None,
-                        flipped=verdict.flipped, error=verdict.error)
+    result = PairResult(
+        winner=verdict.winner,
+        task_type=first.task_type if first else None,
+        flipped=verdict.flipped,
+        error=verdict.error,
+    )
     if include_text and first is not None:
-        result.rubric, result.evaluation, result.solution = first.rubric, first.evaluation, first.solution
+        result.rubric, result.evaluation, result.solution = (
+            first.rubric,
+            first.evaluation,
+            first.solution,
+        )
         result.texts = list(verdict.texts)
     return result
 

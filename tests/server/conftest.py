@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from rmr1_plugin.backends.local_server import LocalServer, free_port
 
 HOST = "127.0.0.1"
@@ -24,9 +23,14 @@ class Process:
 
     def __init__(self, argv: Sequence[str], log: Path, env: dict[str, str] | None = None):
         self.argv, self.log_path = list(argv), log
-        self._log = open(log, "ab")
-        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, **(env or {})}, start_new_session=True)
+        self._log = open(log, "ab")  # noqa: SIM115 - held open for the life of the process
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -38,7 +42,9 @@ class Process:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():
-                raise RuntimeError(f"{self.argv[:4]} exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
+                raise RuntimeError(
+                    f"{self.argv[:4]} exited with {self.proc.returncode}:\n{self.log()[-3000:]}"
+                )
             try:
                 if ok(httpx.get(url, timeout=2.0)):
                     return
@@ -80,12 +86,27 @@ class JudgeBackendServer(LocalServer):
 class RewardServer:
     """``rmr1 serve`` as a child process."""
 
-    def __init__(self, args: Sequence[str], logs: Path, token: str | None = None, port: int | None = None):
+    def __init__(
+        self, args: Sequence[str], logs: Path, token: str | None = None, port: int | None = None
+    ):
         self.port = port or free_port()
         self.url = f"http://{HOST}:{self.port}"
         env = {"RMR1_SERVER_TOKEN": token} if token else {"RMR1_SERVER_TOKEN": ""}
-        self.process = Process([sys.executable, "-m", "rmr1_plugin", "serve", "--host", HOST,
-                                "--port", str(self.port), *args], logs / f"server-{self.port}.log", env)
+        self.process = Process(
+            [
+                sys.executable,
+                "-m",
+                "rmr1_plugin",
+                "serve",
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                *args,
+            ],
+            logs / f"server-{self.port}.log",
+            env,
+        )
 
     def wait_listening(self, timeout: float = 60.0) -> RewardServer:
         # /health answers (200 or 503) as soon as the app is up, whatever the backend's state.

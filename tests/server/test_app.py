@@ -13,7 +13,6 @@ import pytest
 
 from rmr1_plugin import build_judge_messages
 
-
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 PAIR = {"question": "What is 2+2?", "answer_a": "4", "answer_b": "5"}
@@ -21,7 +20,7 @@ CHATML_PROMPT = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant
 #: Recorded judge outputs for "What is 2+2?", keyed by (answer A, answer B): "4" always wins.
 VERDICTS = {
     (a, b): f"<type>Reasoning</type>\n<solution>2+2=4</solution>\n<eval>{a} vs {b}</eval>\n"
-            f"<answer>[[{'A' if a == '4' else 'B'}]]</answer>"
+    f"<answer>[[{'A' if a == '4' else 'B'}]]</answer>"
     for a, b in (("4", "5"), ("5", "4"))
 }
 
@@ -30,7 +29,10 @@ VERDICTS = {
 def replay_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The judge conversations these tests send, with the judge's recorded answers."""
     path = tmp_path_factory.mktemp("replay") / "judge.jsonl"
-    rows = [{"messages": build_judge_messages("What is 2+2?", a, b), "text": text} for (a, b), text in VERDICTS.items()]
+    rows = [
+        {"messages": build_judge_messages("What is 2+2?", a, b), "text": text}
+        for (a, b), text in VERDICTS.items()
+    ]
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return path
 
@@ -38,8 +40,18 @@ def replay_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(spawn_server, replay_file):
     """One server for the tests that share its limits (a few tests start their own)."""
-    return spawn_server("--backend", "replay", "--backend-option", f"path={replay_file}", "--strategy",
-                        "round_robin", "--max-items", "8", "--max-chars", "2000")
+    return spawn_server(
+        "--backend",
+        "replay",
+        "--backend-option",
+        f"path={replay_file}",
+        "--strategy",
+        "round_robin",
+        "--max-items",
+        "8",
+        "--max-chars",
+        "2000",
+    )
 
 
 def metric(url: str, name: str, headers: dict | None = None) -> float:
@@ -47,7 +59,7 @@ def metric(url: str, name: str, headers: dict | None = None) -> float:
     text = httpx.get(f"{url}/metrics", headers=headers or {}).text
     total = 0.0
     for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
+        if line.startswith((name + "{", name + " ")):
             total += float(line.rsplit(" ", 1)[1])
     return total
 
@@ -62,15 +74,19 @@ def test_judge_returns_the_recorded_verdicts_in_request_order(server):
 
 
 def test_score_ranks_a_group_and_openrlhf_gets_rewards_and_scores(server):
-    response = httpx.post(f"{server.url}/score", json={"groups": [
-        {"prompt": "What is 2+2?", "completions": ["4", "5"]}]})
+    response = httpx.post(
+        f"{server.url}/score",
+        json={"groups": [{"prompt": "What is 2+2?", "completions": ["4", "5"]}]},
+    )
     assert response.status_code == 200, response.text
     (group,) = response.json()["groups"]
     assert group["rewards"][0] > group["rewards"][1] and group["calls"] >= 1
 
     query = [CHATML_PROMPT + "4<|im_end|>", CHATML_PROMPT + "5<|im_end|>"]
-    answer = httpx.post(f"{server.url}/get_reward", json={"query": query, "prompts": [CHATML_PROMPT] * 2,
-                                                          "labels": [None, None]}).json()
+    answer = httpx.post(
+        f"{server.url}/get_reward",
+        json={"query": query, "prompts": [CHATML_PROMPT] * 2, "labels": [None, None]},
+    ).json()
     assert answer["rewards"] == group["rewards"]
     assert answer["scores"] == [(r + 1) / 2 for r in group["rewards"]]
     assert answer["extra_logs"]["judge_calls"] == group["calls"]
@@ -78,22 +94,49 @@ def test_score_ranks_a_group_and_openrlhf_gets_rewards_and_scores(server):
 
 def test_math_groups_with_a_gold_answer_are_settled_by_the_verifier_without_judge_calls(server):
     calls = metric(server.url, "rmr1_judge_calls_total")
-    response = httpx.post(f"{server.url}/score", json={"groups": [
-        {"prompt": "What is 2+2?", "completions": ["So it is \\boxed{4}.", "So it is \\boxed{5}."],
-         "gold": "4", "task": "math"}]})
+    response = httpx.post(
+        f"{server.url}/score",
+        json={
+            "groups": [
+                {
+                    "prompt": "What is 2+2?",
+                    "completions": ["So it is \\boxed{4}.", "So it is \\boxed{5}."],
+                    "gold": "4",
+                    "task": "math",
+                }
+            ]
+        },
+    )
     assert response.status_code == 200, response.text
     assert response.json()["groups"][0]["rewards"] == [1.0, -1.0]
     assert metric(server.url, "rmr1_judge_calls_total") == calls
 
 
-def test_responses_from_separate_requests_are_ranked_together_with_group_size(spawn_server, replay_file, server):
-    grouped = spawn_server("--backend", "replay", "--backend-option", f"path={replay_file}", "--strategy",
-                           "round_robin", "--group-size", "2", "--group-wait", "60")
-    together = httpx.post(f"{server.url}/get_reward", json={"query": [CHATML_PROMPT + "4", CHATML_PROMPT + "5"]})
+def test_responses_from_separate_requests_are_ranked_together_with_group_size(
+    spawn_server, replay_file, server
+):
+    grouped = spawn_server(
+        "--backend",
+        "replay",
+        "--backend-option",
+        f"path={replay_file}",
+        "--strategy",
+        "round_robin",
+        "--group-size",
+        "2",
+        "--group-wait",
+        "60",
+    )
+    together = httpx.post(
+        f"{server.url}/get_reward", json={"query": [CHATML_PROMPT + "4", CHATML_PROMPT + "5"]}
+    )
 
     def one(text):  # OpenRLHF's rollout: one request per response, as each finishes
-        return httpx.post(f"{grouped.url}/get_reward", json={"query": [CHATML_PROMPT + text], "prompts": [CHATML_PROMPT],
-                                                             "labels": [None]}, timeout=60)
+        return httpx.post(
+            f"{grouped.url}/get_reward",
+            json={"query": [CHATML_PROMPT + text], "prompts": [CHATML_PROMPT], "labels": [None]},
+            timeout=60,
+        )
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         apart = list(pool.map(one, ["4", "5"]))
@@ -101,25 +144,46 @@ def test_responses_from_separate_requests_are_ranked_together_with_group_size(sp
     assert [a.json()["rewards"][0] for a in apart] == together.json()["rewards"]
 
 
-def test_a_lone_response_is_compared_with_its_label_or_refused_after_the_group_wait(spawn_server, replay_file):
-    grouped = spawn_server("--backend", "replay", "--backend-option", f"path={replay_file}", "--group-size", "4",
-                           "--group-wait", "0.2")
-    labelled = httpx.post(f"{grouped.url}/get_reward", json={"query": [CHATML_PROMPT + "5"], "labels": ["4"]})
+def test_a_lone_response_is_compared_with_its_label_or_refused_after_the_group_wait(
+    spawn_server, replay_file
+):
+    grouped = spawn_server(
+        "--backend",
+        "replay",
+        "--backend-option",
+        f"path={replay_file}",
+        "--group-size",
+        "4",
+        "--group-wait",
+        "0.2",
+    )
+    labelled = httpx.post(
+        f"{grouped.url}/get_reward", json={"query": [CHATML_PROMPT + "5"], "labels": ["4"]}
+    )
     assert labelled.status_code == 200 and labelled.json()["rewards"][0] < 0  # "4" beats "5"
     alone = httpx.post(f"{grouped.url}/get_reward", json={"query": [CHATML_PROMPT + "5"]})
     assert alone.status_code == 422
     assert "query[0]" in alone.json()["error"] and "--group-wait" in alone.json()["error"]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"pairs": [{"question": "q", "answer_a": "a"}]}, "answer_b"),
-    ({"pairs": [{**PAIR, "answer_c": "x"}]}, "pairs[0].answer_c"),
-    ({"pairs": []}, "pairs"),
-    ({"pairs": [{"conversation_a": [{"role": "robot", "content": "x"}], "conversation_b": []}]},
-     "pairs[0].conversation_a[0].role"),
-    ({"pairs": [{**PAIR, "answer_a": "x" * 2001}]}, "pairs[0].answer_a"),
-    ({"pairs": [PAIR] * 9}, "pairs"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"pairs": [{"question": "q", "answer_a": "a"}]}, "answer_b"),
+        ({"pairs": [{**PAIR, "answer_c": "x"}]}, "pairs[0].answer_c"),
+        ({"pairs": []}, "pairs"),
+        (
+            {
+                "pairs": [
+                    {"conversation_a": [{"role": "robot", "content": "x"}], "conversation_b": []}
+                ]
+            },
+            "pairs[0].conversation_a[0].role",
+        ),
+        ({"pairs": [{**PAIR, "answer_a": "x" * 2001}]}, "pairs[0].answer_a"),
+        ({"pairs": [PAIR] * 9}, "pairs"),
+    ],
+)
 def test_bad_judge_requests_get_422_naming_the_field(server, body, field):
     response = httpx.post(f"{server.url}/judge", json=body)
     assert response.status_code == 422
@@ -129,8 +193,16 @@ def test_bad_judge_requests_get_422_naming_the_field(server, body, field):
 def test_bad_score_and_reward_requests_name_the_field(server):
     cases = [
         ("/score", {"groups": [{"prompt": "q", "completions": ["only one"]}]}, "groups[0]"),
-        ("/score", {"groups": [{"prompt": "q", "completions": ["a", "b"]}], "strategy": "coin_flip"}, "strategy"),
-        ("/get_reward", {"query": [CHATML_PROMPT + "4"], "prompts": [CHATML_PROMPT, CHATML_PROMPT]}, "prompts"),
+        (
+            "/score",
+            {"groups": [{"prompt": "q", "completions": ["a", "b"]}], "strategy": "coin_flip"},
+            "strategy",
+        ),
+        (
+            "/get_reward",
+            {"query": [CHATML_PROMPT + "4"], "prompts": [CHATML_PROMPT, CHATML_PROMPT]},
+            "prompts",
+        ),
         ("/get_reward", {"query": ["no chat markers"], "labels": ["4"]}, "query[0]"),
         ("/get_reward", {"query": [CHATML_PROMPT + "4"]}, "query[0]"),
     ]
@@ -138,18 +210,30 @@ def test_bad_score_and_reward_requests_name_the_field(server):
         response = httpx.post(f"{server.url}{path}", json=body)
         assert response.status_code == 422, (path, body, response.text)
         assert field in response.json()["error"], (path, response.json())
-    assert httpx.post(f"{server.url}/judge", content=b"{not json", headers={"content-type": "application/json"}
-                      ).status_code == 422
+    assert (
+        httpx.post(
+            f"{server.url}/judge",
+            content=b"{not json",
+            headers={"content-type": "application/json"},
+        ).status_code
+        == 422
+    )
 
 
 def test_body_over_the_size_limit_is_refused_before_parsing(spawn_server, replay_file):
-    server = spawn_server("--backend", "replay", "--backend-option", f"path={replay_file}", "--max-body-mb", "0.01")
-    response = httpx.post(f"{server.url}/judge", json={"pairs": [{**PAIR, "answer_a": "x" * 20_000}]})
+    server = spawn_server(
+        "--backend", "replay", "--backend-option", f"path={replay_file}", "--max-body-mb", "0.01"
+    )
+    response = httpx.post(
+        f"{server.url}/judge", json={"pairs": [{**PAIR, "answer_a": "x" * 20_000}]}
+    )
     assert response.status_code == 413 and "limit" in response.json()["error"]
 
 
 def test_bearer_token_guards_every_route_but_health(spawn_server, replay_file):
-    server = spawn_server("--backend", "replay", "--backend-option", f"path={replay_file}", token="s3cret-token")
+    server = spawn_server(
+        "--backend", "replay", "--backend-option", f"path={replay_file}", token="s3cret-token"
+    )
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret-token"}):
         response = httpx.post(f"{server.url}/judge", json={"pairs": [PAIR]}, headers=headers)
         assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
@@ -157,7 +241,9 @@ def test_bearer_token_guards_every_route_but_health(spawn_server, replay_file):
     # Auth comes first: a bad body without a token is still a 401, not a 422.
     assert httpx.post(f"{server.url}/judge", json={"pairs": []}).status_code == 401
     good = {"Authorization": "Bearer s3cret-token"}
-    assert httpx.post(f"{server.url}/judge", json={"pairs": [PAIR]}, headers=good).status_code == 200
+    assert (
+        httpx.post(f"{server.url}/judge", json={"pairs": [PAIR]}, headers=good).status_code == 200
+    )
     assert httpx.get(f"{server.url}/health").status_code == 200
 
 
@@ -173,7 +259,9 @@ def test_a_retried_request_is_answered_from_the_first_and_not_judged_again(serve
     assert metric(server.url, "rmr1_judge_calls_total") == calls
     assert metric(server.url, "rmr1_idempotent_replays_total") >= 1
 
-    reused = httpx.post(f"{server.url}/judge", json={"pairs": [PAIR]}, headers={"Idempotency-Key": key})
+    reused = httpx.post(
+        f"{server.url}/judge", json={"pairs": [PAIR]}, headers={"Idempotency-Key": key}
+    )
     assert reused.status_code == 422 and "already used" in reused.json()["error"]
 
 
@@ -182,7 +270,9 @@ def test_concurrent_duplicates_are_judged_once(server):
     body = {"groups": [{"prompt": "What is 2+2?", "completions": ["4", "5"]}] * 4}
 
     def post(_):
-        return httpx.post(f"{server.url}/score", json=body, headers={"Idempotency-Key": key}, timeout=60)
+        return httpx.post(
+            f"{server.url}/score", json=body, headers={"Idempotency-Key": key}, timeout=60
+        )
 
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(post, range(6)))
@@ -194,7 +284,10 @@ def test_concurrent_duplicates_are_judged_once(server):
 
 def test_metrics_count_requests_verdicts_and_latency(spawn_server, replay_file):
     server = spawn_server("--backend", "replay", "--backend-option", f"path={replay_file}")
-    httpx.post(f"{server.url}/judge", json={"pairs": [PAIR, {**PAIR, "answer_b": "unrecorded"}], "partial": True})
+    httpx.post(
+        f"{server.url}/judge",
+        json={"pairs": [PAIR, {**PAIR, "answer_b": "unrecorded"}], "partial": True},
+    )
     text = httpx.get(f"{server.url}/metrics").text
     assert 'rmr1_requests_total{endpoint="/judge",status="200"} 1.0' in text
     assert 'rmr1_verdicts_total{outcome="A"} 1.0' in text

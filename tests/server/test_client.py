@@ -22,16 +22,28 @@ PAIR = {"question": "What is 2+2?", "answer_a": "4", "answer_b": "5"}
 @pytest.fixture(scope="module")
 def replay_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("replay") / "judge.jsonl"
-    rows = [{"messages": build_judge_messages("What is 2+2?", a, b), "text": f"<answer>[[{w}]]</answer>"}
-            for a, b, w in (("4", "5", "A"), ("5", "4", "B"))]
+    rows = [
+        {
+            "messages": build_judge_messages("What is 2+2?", a, b),
+            "text": f"<answer>[[{w}]]</answer>",
+        }
+        for a, b, w in (("4", "5", "A"), ("5", "4", "B"))
+    ]
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return path
 
 
 @pytest.fixture(scope="module")
 def server(spawn_server, replay_file):
-    return spawn_server("--backend", "replay", "--backend-option", f"path={replay_file}", "--strategy",
-                        "round_robin", token="client-token")
+    return spawn_server(
+        "--backend",
+        "replay",
+        "--backend-option",
+        f"path={replay_file}",
+        "--strategy",
+        "round_robin",
+        token="client-token",
+    )
 
 
 def test_sync_client_gets_typed_answers(server):
@@ -39,9 +51,14 @@ def test_sync_client_gets_typed_answers(server):
         assert client.health()["status"] == "ready"
         assert [r.winner for r in client.judge([PAIR]).results] == ["A"]
         scores = client.score([{"prompt": "What is 2+2?", "completions": ["4", "5"]}])
-        assert scores.strategy == "round_robin" and scores.groups[0].rewards[0] > scores.groups[0].rewards[1]
+        assert (
+            scores.strategy == "round_robin"
+            and scores.groups[0].rewards[0] > scores.groups[0].rewards[1]
+        )
         prompt = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"
-        rewards = client.get_reward([prompt + "4<|im_end|>", prompt + "5<|im_end|>"], [prompt, prompt])
+        rewards = client.get_reward(
+            [prompt + "4<|im_end|>", prompt + "5<|im_end|>"], [prompt, prompt]
+        )
         assert rewards.rewards == scores.groups[0].rewards
 
 
@@ -67,10 +84,14 @@ def test_client_errors_are_raised_at_once_with_the_servers_reason(server):
 
 def test_client_retries_until_the_server_is_up(spawn_server, replay_file, loopback_port):
     url = f"http://127.0.0.1:{loopback_port}"
-    with concurrent.futures.ThreadPoolExecutor(1) as pool, \
-            RewardClient(url, retries=60, backoff=0.05, max_backoff=0.5) as client:
+    with (
+        concurrent.futures.ThreadPoolExecutor(1) as pool,
+        RewardClient(url, retries=60, backoff=0.05, max_backoff=0.5) as client,
+    ):
         pending = pool.submit(client.judge, [PAIR])  # nothing listens yet: connection refused
-        spawn_server("--backend", "replay", "--backend-option", f"path={replay_file}", port=loopback_port)
+        spawn_server(
+            "--backend", "replay", "--backend-option", f"path={replay_file}", port=loopback_port
+        )
         assert pending.result(timeout=60).results[0].winner == "A"
 
 

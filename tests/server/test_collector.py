@@ -13,6 +13,7 @@ def ranked_by_length(calls: list):
     async def score(key, completions):
         calls.append((key, list(completions)))
         return [len(c) for c in completions]
+
     return score
 
 
@@ -21,8 +22,12 @@ def test_a_full_group_is_ranked_once_and_each_member_gets_its_own_results():
 
     async def scenario():
         collector = GroupCollector(3, 60.0, ranked_by_length(calls))
-        return await asyncio.gather(collector.submit("p", ["a"]), collector.submit("p", ["bb", "ccc"]),
-                                    collector.submit("other", ["dddd"]), collector.submit("other", ["e", "ff"]))
+        return await asyncio.gather(
+            collector.submit("p", ["a"]),
+            collector.submit("p", ["bb", "ccc"]),
+            collector.submit("other", ["dddd"]),
+            collector.submit("other", ["e", "ff"]),
+        )
 
     assert asyncio.run(scenario()) == [[1], [2, 3], [4], [1, 2]]
     assert calls == [("p", ["a", "bb", "ccc"]), ("other", ["dddd", "e", "ff"])]
@@ -46,8 +51,9 @@ def test_a_failed_ranking_fails_every_member_with_the_reason():
 
     async def scenario():
         collector = GroupCollector(2, 60.0, broken)
-        return await asyncio.gather(collector.submit("p", ["a"]), collector.submit("p", ["b"]),
-                                    return_exceptions=True)
+        return await asyncio.gather(
+            collector.submit("p", ["a"]), collector.submit("p", ["b"]), return_exceptions=True
+        )
 
     outcomes = asyncio.run(scenario())
     assert all(isinstance(o, ConnectionError) and "down" in str(o) for o in outcomes)
