@@ -3,6 +3,7 @@ backend (``transformers serve`` with the tiny local model), started and stopped 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 from rmr1_plugin.backends.local_server import LocalServer, free_port
+
+from rmr1_plugin import build_judge_messages
 
 HOST = "127.0.0.1"
 
@@ -137,6 +140,40 @@ def spawn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     yield spawn
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def replay_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Recorded judge outputs for "What is 2+2?" with answers "4" and "5", in both orders:
+    the judge always prefers "4" (a Reasoning judgment)."""
+    path = tmp_path_factory.mktemp("replay") / "judge.jsonl"
+    rows = []
+    for a, b in (("4", "5"), ("5", "4")):
+        text = (
+            f"<type>Reasoning</type>\n<solution>2+2=4</solution>\n<eval>{a} vs {b}</eval>\n"
+            f"<answer>[[{'A' if a == '4' else 'B'}]]</answer>"
+        )
+        rows.append({"messages": build_judge_messages("What is 2+2?", a, b), "text": text})
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def spawn_replay(spawn_server, replay_file: Path):
+    """``spawn_replay(*args, token=None, port=None)``: ``rmr1 serve`` over :func:`replay_file`."""
+
+    def spawn(*args: str, token: str | None = None, port: int | None = None) -> RewardServer:
+        return spawn_server(
+            "--backend",
+            "replay",
+            "--backend-option",
+            f"path={replay_file}",
+            *args,
+            token=token,
+            port=port,
+        )
+
+    return spawn
 
 
 @pytest.fixture(scope="module")

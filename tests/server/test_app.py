@@ -6,52 +6,20 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
-
-from rmr1_plugin import build_judge_messages
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 PAIR = {"question": "What is 2+2?", "answer_a": "4", "answer_b": "5"}
 CHATML_PROMPT = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"
-#: Recorded judge outputs for "What is 2+2?", keyed by (answer A, answer B): "4" always wins.
-VERDICTS = {
-    (a, b): f"<type>Reasoning</type>\n<solution>2+2=4</solution>\n<eval>{a} vs {b}</eval>\n"
-    f"<answer>[[{'A' if a == '4' else 'B'}]]</answer>"
-    for a, b in (("4", "5"), ("5", "4"))
-}
 
 
 @pytest.fixture(scope="module")
-def replay_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The judge conversations these tests send, with the judge's recorded answers."""
-    path = tmp_path_factory.mktemp("replay") / "judge.jsonl"
-    rows = [
-        {"messages": build_judge_messages("What is 2+2?", a, b), "text": text}
-        for (a, b), text in VERDICTS.items()
-    ]
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
-
-
-@pytest.fixture(scope="module")
-def server(spawn_server, replay_file):
+def server(spawn_replay):
     """One server for the tests that share its limits (a few tests start their own)."""
-    return spawn_server(
-        "--backend",
-        "replay",
-        "--backend-option",
-        f"path={replay_file}",
-        "--strategy",
-        "round_robin",
-        "--max-items",
-        "8",
-        "--max-chars",
-        "2000",
-    )
+    return spawn_replay("--strategy", "round_robin", "--max-items", "8", "--max-chars", "2000")
 
 
 def metric(url: str, name: str, headers: dict | None = None) -> float:
@@ -70,7 +38,9 @@ def test_judge_returns_the_recorded_verdicts_in_request_order(server):
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert [r["winner"] for r in results] == ["A", "B"]
-    assert results[0]["task_type"] == "Reasoning" and results[0]["texts"] == [VERDICTS[("4", "5")]]
+    assert results[0]["task_type"] == "Reasoning" and results[0]["texts"][0].endswith(
+        "<answer>[[A]]</answer>"
+    )
 
 
 def test_score_ranks_a_group_and_openrlhf_gets_rewards_and_scores(server):
@@ -112,21 +82,8 @@ def test_math_groups_with_a_gold_answer_are_settled_by_the_verifier_without_judg
     assert metric(server.url, "rmr1_judge_calls_total") == calls
 
 
-def test_responses_from_separate_requests_are_ranked_together_with_group_size(
-    spawn_server, replay_file, server
-):
-    grouped = spawn_server(
-        "--backend",
-        "replay",
-        "--backend-option",
-        f"path={replay_file}",
-        "--strategy",
-        "round_robin",
-        "--group-size",
-        "2",
-        "--group-wait",
-        "60",
-    )
+def test_responses_from_separate_requests_are_ranked_together_with_group_size(spawn_replay, server):
+    grouped = spawn_replay("--strategy", "round_robin", "--group-size", "2", "--group-wait", "60")
     together = httpx.post(
         f"{server.url}/get_reward", json={"query": [CHATML_PROMPT + "4", CHATML_PROMPT + "5"]}
     )
@@ -144,19 +101,8 @@ def test_responses_from_separate_requests_are_ranked_together_with_group_size(
     assert [a.json()["rewards"][0] for a in apart] == together.json()["rewards"]
 
 
-def test_a_lone_response_is_compared_with_its_label_or_refused_after_the_group_wait(
-    spawn_server, replay_file
-):
-    grouped = spawn_server(
-        "--backend",
-        "replay",
-        "--backend-option",
-        f"path={replay_file}",
-        "--group-size",
-        "4",
-        "--group-wait",
-        "0.2",
-    )
+def test_a_lone_response_is_compared_with_its_label_or_refused_after_the_group_wait(spawn_replay):
+    grouped = spawn_replay("--group-size", "4", "--group-wait", "0.2")
     labelled = httpx.post(
         f"{grouped.url}/get_reward", json={"query": [CHATML_PROMPT + "5"], "labels": ["4"]}
     )
@@ -220,20 +166,16 @@ def test_bad_score_and_reward_requests_name_the_field(server):
     )
 
 
-def test_body_over_the_size_limit_is_refused_before_parsing(spawn_server, replay_file):
-    server = spawn_server(
-        "--backend", "replay", "--backend-option", f"path={replay_file}", "--max-body-mb", "0.01"
-    )
+def test_body_over_the_size_limit_is_refused_before_parsing(spawn_replay):
+    server = spawn_replay("--max-body-mb", "0.01")
     response = httpx.post(
         f"{server.url}/judge", json={"pairs": [{**PAIR, "answer_a": "x" * 20_000}]}
     )
     assert response.status_code == 413 and "limit" in response.json()["error"]
 
 
-def test_bearer_token_guards_every_route_but_health(spawn_server, replay_file):
-    server = spawn_server(
-        "--backend", "replay", "--backend-option", f"path={replay_file}", token="s3cret-token"
-    )
+def test_bearer_token_guards_every_route_but_health(spawn_replay):
+    server = spawn_replay(token="s3cret-token")
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret-token"}):
         response = httpx.post(f"{server.url}/judge", json={"pairs": [PAIR]}, headers=headers)
         assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
@@ -282,8 +224,8 @@ def test_concurrent_duplicates_are_judged_once(server):
     assert replayed == 5
 
 
-def test_metrics_count_requests_verdicts_and_latency(spawn_server, replay_file):
-    server = spawn_server("--backend", "replay", "--backend-option", f"path={replay_file}")
+def test_metrics_count_requests_verdicts_and_latency(spawn_replay):
+    server = spawn_replay()
     httpx.post(
         f"{server.url}/judge",
         json={"pairs": [PAIR, {**PAIR, "answer_b": "unrecorded"}], "partial": True},

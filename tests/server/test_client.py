@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import random
-from pathlib import Path
 
 import pytest
 
-from rmr1_plugin import build_judge_messages
 from rmr1_plugin.client import AsyncRewardClient, RewardClient, RewardServerError, backoff_delay
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -20,30 +17,8 @@ PAIR = {"question": "What is 2+2?", "answer_a": "4", "answer_b": "5"}
 
 
 @pytest.fixture(scope="module")
-def replay_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("replay") / "judge.jsonl"
-    rows = [
-        {
-            "messages": build_judge_messages("What is 2+2?", a, b),
-            "text": f"<answer>[[{w}]]</answer>",
-        }
-        for a, b, w in (("4", "5", "A"), ("5", "4", "B"))
-    ]
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
-
-
-@pytest.fixture(scope="module")
-def server(spawn_server, replay_file):
-    return spawn_server(
-        "--backend",
-        "replay",
-        "--backend-option",
-        f"path={replay_file}",
-        "--strategy",
-        "round_robin",
-        token="client-token",
-    )
+def server(spawn_replay):
+    return spawn_replay("--strategy", "round_robin", token="client-token")
 
 
 def test_sync_client_gets_typed_answers(server):
@@ -82,16 +57,14 @@ def test_client_errors_are_raised_at_once_with_the_servers_reason(server):
         assert info.value.status == 422
 
 
-def test_client_retries_until_the_server_is_up(spawn_server, replay_file, loopback_port):
+def test_client_retries_until_the_server_is_up(spawn_replay, loopback_port):
     url = f"http://127.0.0.1:{loopback_port}"
     with (
         concurrent.futures.ThreadPoolExecutor(1) as pool,
         RewardClient(url, retries=60, backoff=0.05, max_backoff=0.5) as client,
     ):
         pending = pool.submit(client.judge, [PAIR])  # nothing listens yet: connection refused
-        spawn_server(
-            "--backend", "replay", "--backend-option", f"path={replay_file}", port=loopback_port
-        )
+        spawn_replay(port=loopback_port)
         assert pending.result(timeout=60).results[0].winner == "A"
 
 
