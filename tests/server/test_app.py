@@ -205,6 +205,8 @@ def test_a_retried_request_is_answered_from_the_first_and_not_judged_again(serve
         f"{server.url}/judge", json={"pairs": [PAIR]}, headers={"Idempotency-Key": key}
     )
     assert reused.status_code == 422 and "already used" in reused.json()["error"]
+    too_long = httpx.post(f"{server.url}/judge", json=body, headers={"Idempotency-Key": "k" * 201})
+    assert too_long.status_code == 400 and "Idempotency-Key" in too_long.json()["error"]
 
 
 def test_concurrent_duplicates_are_judged_once(server):
