@@ -144,7 +144,7 @@ class RecordingBackend:
     """Wrap a backend and append every successful generation to a JSONL file a
     :class:`ReplayBackend` can serve later.
 
-    >>> # RecordingBackend(make_backend("openai", ...), "judge_log.jsonl")  # doctest: +SKIP
+    >>> recorder = RecordingBackend(ReplayBackend.from_records([]), "judge_log.jsonl")  # doctest: +SKIP
     """
 
     def __init__(self, inner: Backend, path: str | Path):
