@@ -349,9 +349,7 @@ class Judge:
         if not routed:
             return results
         texts = [(k, side) for k in routed for side in (0, 1)]
-        outcomes = await asyncio.gather(*(
-            self._verify_one(pairs[k].completions()[side], pairs[k]) for k, side in texts
-        ))
+        outcomes = await self._verify_many([(pairs[k].completions()[side], pairs[k]) for k, side in texts])
         status = dict(zip(texts, outcomes))
         for k in routed:
             a, b = status[(k, 0)], status[(k, 1)]
@@ -361,14 +359,23 @@ class Judge:
                                          verification=(a, b))
         return results
 
-    async def _verify_one(self, completion: str, pair: JudgePair) -> bool | None:
-        assert self.verifier is not None
+    async def _verify_many(self, items: list[tuple[str, JudgePair]]) -> list[bool | None]:
+        """Pass/fail/undecided per (completion, pair); a failing verifier only means "ask the judge"."""
+        verifier = self.verifier
+        assert verifier is not None
+        batch = getattr(verifier, "batch", None)
         try:
-            result = await asyncio.to_thread(self.verifier, completion, gold=pair.gold, tests=pair.tests, task=pair.task)
-        except Exception as error:  # noqa: BLE001 - a verifier failure only means "ask the judge"
+            if batch is not None:
+                results = await asyncio.to_thread(
+                    batch, [c for c, _ in items], golds=[p.gold for _, p in items],
+                    tests=[p.tests for _, p in items], tasks=[p.task for _, p in items])
+            else:
+                results = await asyncio.gather(*(
+                    asyncio.to_thread(verifier, c, gold=p.gold, tests=p.tests, task=p.task) for c, p in items))
+        except Exception as error:  # noqa: BLE001
             log.warning("verifier failed (%s: %s); the judge decides", type(error).__name__, error)
-            return None
-        return verifier_outcome(result)
+            return [None] * len(items)
+        return [verifier_outcome(r) for r in results]
 
     # --- groups ----------------------------------------------------------------------------
 
@@ -402,7 +409,7 @@ class Judge:
         probe = _pair_for(prompt, "", "", gold, tests, task)
         outcomes: list[bool | None] = [None] * len(candidates)
         if self.config.verify and self.verifier is not None and _verifiable(probe):
-            outcomes = list(await asyncio.gather(*(self._verify_one(c, probe) for c in candidates)))
+            outcomes = await self._verify_many([(c, probe) for c in candidates])
         counts = {"judged_pairs": 0, "verified_pairs": 0, "no_verdict": 0}
 
         async def acompare(pairs: list[Pair]) -> list[int | None]:
@@ -434,12 +441,30 @@ class Judge:
 
 
 def default_verifier() -> Verifier | None:
-    """The routing function of :mod:`rmr1_plugin.verify` when that module is present, else None."""
+    """The routing function of :mod:`rmr1_plugin.verify` when that module is present, else None.
+
+    Its batch form (``route_batch``) is attached as ``.batch`` so a whole batch of completions is
+    verified in parallel.
+    """
     try:
         from rmr1_plugin import verify
     except ImportError:
         return None
-    return getattr(verify, "route", None)
+    route = getattr(verify, "route", None)
+    batch = getattr(verify, "route_batch", None)
+    if route is None or batch is None:
+        return route
+    return BatchVerifier(route, batch)
+
+
+class BatchVerifier:
+    """A verifier with a batch form: ``batch(completions, golds=, tests=, tasks=) -> results``."""
+
+    def __init__(self, one: Verifier, batch: Callable[..., Sequence[Any]]):
+        self.one, self.batch = one, batch
+
+    def __call__(self, completion: str, **fields: Any) -> Any:
+        return self.one(completion, **fields)
 
 
 def verifier_outcome(result: Any) -> bool | None:
