@@ -167,3 +167,31 @@ def test_bad_arguments_are_named():
         rank_group(4, judge_by_quality(QUALITY), "reference")
     with pytest.raises(ValueError, match="n must be a positive int"):
         rank_group(0, judge_by_quality(QUALITY), "circular")
+
+
+def test_adaptive_opens_with_a_ring_each_candidate_once_in_each_slot():
+    scores = rank_group(8, noisy_judge(QUALITY), "adaptive", max_calls=8, seed=4)
+    assert sorted(c.a for c in scores.comparisons) == list(range(8))
+    assert sorted(c.b for c in scores.comparisons) == list(range(8))
+    reached, frontier = {0}, [0]
+    edges = [(c.a, c.b) for c in scores.comparisons]
+    while frontier:
+        node = frontier.pop()
+        for a, b in edges:
+            for x, y in ((a, b), (b, a)):
+                if x == node and y not in reached:
+                    reached.add(y)
+                    frontier.append(y)
+    assert reached == set(range(8))  # one connected cycle
+
+
+def test_adaptive_ties_candidates_the_evidence_cannot_order():
+    scores = rank_group(8, noisy_judge(QUALITY, seed=2), "adaptive", max_calls=8, seed=2)
+    levels = scores.details["levels"]
+    assert len(set(levels)) < 8  # eight verdicts cannot order eight candidates
+    for i in range(8):
+        for j in range(8):
+            if levels[i] == levels[j]:
+                assert scores.rewards[i] == scores.rewards[j]
+            elif levels[i] > levels[j]:
+                assert scores.rewards[i] > scores.rewards[j]
