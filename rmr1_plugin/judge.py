@@ -25,7 +25,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from rmr1_plugin.backends.base import Backend, Conversation, Generation, GenerationSettings, run_sync
+from rmr1_plugin.backends.base import (
+    Backend,
+    Conversation,
+    Generation,
+    GenerationSettings,
+    run_sync,
+)
 from rmr1_plugin.cache import GenerationCache, generation_key
 from rmr1_plugin.prompts import Style, build_judge_messages
 from rmr1_plugin.ranking import GroupScores, Pair, arank_group
@@ -282,7 +288,7 @@ class Judge:
             generations = await self.backend.agenerate(conversations, settings)
             if len(generations) != len(conversations):
                 raise RuntimeError(f"backend returned {len(generations)} generations for {len(conversations)} prompts")
-        except Exception as error:  # noqa: BLE001 - a failed batch is recorded per pair, never dropped
+        except Exception as error:  # a failed batch is recorded per pair (or raised), never dropped
             if self.config.on_error == "raise":
                 raise JudgeError(f"backend {self.backend.model_id!r} failed: {type(error).__name__}: {error}") from error
             log.warning("judge backend failed for %d prompts: %s: %s", len(keys), type(error).__name__, error)

@@ -96,7 +96,10 @@ class OpenAIBackend:
                 f"need max_concurrency >= 1, timeout > 0, max_retries >= 0, backoff >= 0; got "
                 f"{max_concurrency}, {timeout}, {max_retries}, {backoff}"
             )
-        import openai  # noqa: F401 - fail at construction, not at the first request, if missing
+        try:  # fail at construction, not at the first request
+            import openai  # noqa: F401
+        except ImportError as error:
+            raise ImportError(f"the openai backend needs the openai client: pip install 'rmr1-plugin[openai]' ({error})") from error
 
         self.endpoints = [_Endpoint(url.rstrip("/")) for url in urls]
         self.model = model
@@ -157,10 +160,10 @@ class OpenAIBackend:
     async def _one(self, state: _LoopState, conversation: Conversation, settings: GenerationSettings) -> Generation:
         import openai
 
-        request: dict[str, Any] = dict(
-            model=self.model, messages=conversation, max_tokens=settings.max_new_tokens,
-            temperature=settings.temperature, top_p=settings.top_p,
-        )
+        request: dict[str, Any] = {
+            "model": self.model, "messages": conversation, "max_tokens": settings.max_new_tokens,
+            "temperature": settings.temperature, "top_p": settings.top_p,
+        }
         if settings.seed is not None:
             request["seed"] = settings.seed
         if settings.stop:
