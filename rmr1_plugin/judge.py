@@ -196,6 +196,13 @@ class _Request:
     settings: GenerationSettings
     generation: Generation | None = None
 
+    def judgment(self) -> Judgment:
+        """The parsed judgment (a backend error reads as an empty one)."""
+        generation = self.generation
+        if generation is None or generation.finish_reason == "error":
+            return Judgment(error="empty")
+        return parse_verdict(generation.text, truncated=generation.finish_reason == "length")
+
 
 class Judge:
     """An RM-R1 judge over a :class:`~rmr1_plugin.backends.Backend`.
@@ -309,12 +316,11 @@ class Judge:
         order_votes: dict[bool, list[int]] = {False: [], True: []}
         for request in requests:
             generation = request.generation or Generation.failed("not generated")
+            judgment = request.judgment()
             if generation.finish_reason == "error":
-                judgment = Judgment(error="empty")
                 errors.append(f"backend error: {generation.error}")
             else:
                 cut = generation.finish_reason == "length"
-                judgment = parse_verdict(generation.text, truncated=cut)
                 if judgment.winner is None:
                     # A judgment cut off at the length limit is "no verdict", never a loss.
                     errors.append(f"truncated at max_new_tokens={request.settings.max_new_tokens}" if cut
@@ -532,8 +538,8 @@ def _last_assistant(conversation: list[dict[str, str]]) -> str:
 
 
 def _decisive(requests: list[_Request]) -> bool:
-    winners = [r.generation and parse_verdict(r.generation.text, truncated=r.generation.finish_reason == "length").winner
-               if r.generation and r.generation.finish_reason != "error" else None for r in requests]
+    """True when every vote gave a verdict and they all agree."""
+    winners = [r.judgment().winner for r in requests]
     return None not in winners and len(set(winners)) == 1
 
 

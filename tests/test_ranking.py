@@ -7,6 +7,8 @@ import math
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rmr1_plugin.ranking import STRATEGIES, Comparison, arank_group, fit_bradley_terry, rank_group
 
@@ -195,3 +197,23 @@ def test_adaptive_ties_candidates_the_evidence_cannot_order():
                 assert scores.rewards[i] == scores.rewards[j]
             elif levels[i] > levels[j]:
                 assert scores.rewards[i] > scores.rewards[j]
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 9), strategy=st.sampled_from(["round_robin", "knockout", "circular", "adaptive"]),
+       budget=st.one_of(st.none(), st.integers(0, 40)), seed=st.integers(0, 1000), data=st.data())
+def test_any_judge_gives_bounded_rewards_within_budget(n, strategy, budget, seed, data):
+    """Whatever the verdicts (including None), rewards are n values in [-1, 1] and the
+    strategy never asks for more comparisons than allowed, nor pairs out of range."""
+    def compare(pairs):
+        assert all(0 <= a < n and 0 <= b < n and a != b for a, b in pairs)
+        return data.draw(st.lists(st.sampled_from([0, 1, None]), min_size=len(pairs), max_size=len(pairs)))
+
+    try:
+        scores = rank_group(n, compare, strategy, budget, seed=seed)
+    except ValueError as error:
+        assert "needs" in str(error) and budget is not None  # a fixed strategy that does not fit
+        return
+    assert len(scores.rewards) == n and all(-1.0 <= r <= 1.0 for r in scores.rewards)
+    assert budget is None or scores.calls <= budget
+    assert scores.calls == len(scores.comparisons)
