@@ -252,9 +252,10 @@ class Judge:
             for requests in second:
                 by_pair[requests[0].pair].extend(requests)
             await self._run([r for group in second for r in group])
-        for k in todo:
-            verdicts[k] = self._combine(by_pair[k])
-        return [v for v in verdicts if v is not None]
+        done: list[PairVerdict] = []
+        for k, verdict in enumerate(verdicts):
+            done.append(verdict if verdict is not None else self._combine(by_pair[k]))
+        return done
 
     def _requests(self, index: int, pair: JudgePair, *, swapped: bool) -> list[_Request]:
         messages = pair.messages(self.config.style, self.config.neutralize, swapped)
