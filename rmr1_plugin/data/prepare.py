@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,19 @@ class PrepareReport(BaseModel):
         return "\n".join(lines)
 
 
+def balanced_positions(rng: random.Random) -> Iterator[str]:
+    """Endless ``"A"``/``"B"`` positions: each consecutive block of two holds one of each.
+
+    >>> from itertools import islice
+    >>> sorted(islice(balanced_positions(random.Random(0)), 4))
+    ['A', 'A', 'B', 'B']
+    """
+    while True:
+        block = ["A", "B"]
+        rng.shuffle(block)
+        yield from block
+
+
 def unusable_reason(pair: PreferencePair) -> str | None:
     """Why a pair cannot teach a preference, or ``None`` if it can.
 
@@ -84,14 +97,15 @@ def pair_rows(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """RLVR rows (verl schema, plus TRL's ``ground_truth``) and SFT rows for the given pairs.
 
-    The chosen answer goes to A or B by a coin seeded with ``seed``. A pair that has a distilled
+    The chosen answer goes to A or B in seeded random blocks of two (one A, one B), so labels stay
+    balanced to within one and are reproducible. A pair that has a distilled
     chain in ``chains`` (keyed by pair id, ``{"chain": str, "label": "model_a"|"model_b"}``) keeps
     the placement the chain was written for, and becomes an SFT row only if the chain's verdict
     names the labelled winner (as in RM-R1's distillation data). Records may also carry their
     chain in ``chain`` and ``label`` fields.
     """
     report = report if report is not None else PrepareReport()
-    coin = random.Random(seed)
+    positions = balanced_positions(random.Random(seed))
     rl_rows, sft_rows = [], []
     for pair in pairs:
         report.pairs += 1
@@ -100,13 +114,13 @@ def pair_rows(
             report.skipped[reason] += 1
             continue
         chain = (chains or {}).get(pair.id) or pair.meta.get("chain")
-        flip = coin.random()  # drawn for every pair so placements do not depend on which have chains
+        position = next(positions)  # drawn for every pair so placements do not depend on which have chains
         if chain is not None:
             label = chain.get("label")
             if label not in ("model_a", "model_b"):
                 raise RecordError(f"chain for pair {pair.id!r}", "label", f"expected 'model_a' or 'model_b', got {label!r}")
         else:
-            _, _, label = place_pair(pair.chosen, pair.rejected, chosen_position="A" if flip < 0.5 else "B")
+            _, _, label = place_pair(pair.chosen, pair.rejected, chosen_position=position)
         messages = judge_messages_for(pair, label == "model_a", style=style, neutralize=neutralize)
         index = len(rl_rows)
         extra_info = {"index": index, "id": pair.id, "subset": pair.subset, "format": pair.meta.get("format"),

@@ -1,0 +1,24 @@
+"""The examples in public docstrings run and say what they show."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "rmr1_plugin",
+    "rmr1_plugin.prompts",
+    "rmr1_plugin.verdict",
+    "rmr1_plugin.rewards",
+    "rmr1_plugin.data.formats",
+    "rmr1_plugin.data.prepare",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0
