@@ -93,3 +93,59 @@ def unknown_keys(cfg: DictConfig, base: DictConfig, allowed: Sequence[str] = tup
             continue
         out.append(key)
     return sorted(out)
+
+
+def check_recipe(config_dir: str | Path, name: str, overrides: Sequence[str] = ()) -> list[str]:
+    """Everything wrong with a recipe (plus command-line overrides) for the installed verl; empty if nothing.
+
+    Checks: keys verl does not know, values that are missing or do not resolve, keys ``main_ppo``
+    ignores, and (for PPO recipes) verl's own ``validate_config``.
+    """
+    cfg = compose_recipe(config_dir, name, overrides)
+    trainer = "ppo_trainer" if "actor_rollout_ref" in cfg else "sft_trainer_engine"
+    problems = [f"unknown to verl {_verl_version()}: {key}" for key in unknown_keys(cfg, verl_default_config(trainer))]
+    problems += [f"ignored by verl.trainer.main_ppo (legacy key): {key}" for key in ignored_legacy_keys(cfg)]
+    try:
+        problems += [f"missing value: {key}" for key in sorted(OmegaConf.missing_keys(cfg))]
+        OmegaConf.resolve(cfg)
+    except Exception as exc:  # an unset ${oc.env:...} and the like
+        return problems + [f"does not resolve: {exc}".splitlines()[0]]
+    if trainer == "ppo_trainer" and not problems:
+        from verl.trainer.ppo.utils import need_critic, need_reference_policy
+        from verl.utils.config import validate_config
+
+        try:
+            validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
+        except (AssertionError, ValueError) as exc:
+            problems.append(f"verl's validate_config: {exc}")
+    return problems
+
+
+def _verl_version() -> str:
+    import verl
+
+    return verl.__version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m rmr1_verl.recipes DIR NAME [key=value ...]``: check a recipe before a GPU job."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m rmr1_verl.recipes",
+        description="Compose a verl recipe with Hydra as verl.trainer.main_ppo would and report keys the "
+                    "installed verl does not know or ignores, missing values and verl's own validation errors.")
+    parser.add_argument("config_dir", help="folder of the recipe YAMLs, e.g. recipes/verl")
+    parser.add_argument("name", help="recipe name without .yaml, e.g. rlvr_qwen2.5-7b-instruct")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, as on the main_ppo command line")
+    args = parser.parse_args(argv)
+    problems = check_recipe(args.config_dir, args.name, args.overrides)
+    for problem in problems:
+        print(f"{args.name}: {problem}")
+    if not problems:
+        print(f"{args.name}: OK for verl {_verl_version()}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

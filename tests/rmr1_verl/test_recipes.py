@@ -135,3 +135,30 @@ def test_policy_recipes_keep_validation_groups_whole():
     for name in ("policy_grpo_judge_external", "policy_grpo_judge_served"):
         rollout = compose_recipe(RECIPES, name).actor_rollout_ref.rollout
         assert rollout.val_kwargs.n == rollout.n >= 2
+
+
+def test_check_reports_what_verl_would_ignore_or_reject(monkeypatch, capsys):
+    from rmr1_verl.recipes import main
+
+    monkeypatch.setenv("RMR1_MODEL_PATH", "/models/distilled")
+    assert main([str(RECIPES), "rlvr_qwen2.5-7b-instruct"]) == 0
+    assert main([str(RECIPES), "rlvr_qwen2.5-7b-instruct", "+custom_reward_function.path=lm_as_judge.py",
+                 "trainer.n_gpus_per_node=3"]) == 1
+    out = capsys.readouterr().out
+    assert "OK for verl" in out
+    assert "ignored by verl.trainer.main_ppo (legacy key): custom_reward_function.path" in out
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_gpu_smoke_script_runs_only_valid_configs(tmp_path):
+    """The GPU smoke script's --check mode composes and validates each run it would train."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "SMOKE_OUT": str(tmp_path / "smoke")}
+    result = subprocess.run(["bash", str(RECIPES / "smoke_gpu.sh"), "--check"], env=env, capture_output=True,
+                            text=True, timeout=580)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for name in ("rlvr_qwen2.5-7b-instruct", "policy_grpo_judge_external", "policy_grpo_judge_served"):
+        assert f"{name}: OK for verl" in result.stdout
