@@ -183,3 +183,32 @@ def test_collector_refuses_inconsistent_group_sizes():
         return await first
 
     assert asyncio.run(run()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_rollouts_of_one_prompt_spread_over_ray_reward_workers_are_judged_together(tiny_model_path, make_rollouts,
+                                                                                   tmp_path):
+    """verl's streaming path: each rollout goes to a (random) RewardLoopWorker actor; the group still
+    meets in the job's shared service actor and is judged once."""
+    ray = pytest.importorskip("ray")
+    from verl.experimental.reward_loop.reward_loop import RewardLoopWorker
+
+    replay = tmp_path / "judge.jsonl"
+    answers = ["The answer is 4.", "It is 5.", "22"]
+    record_judgments(replay, QUESTION, answers, rank=["The answer is 4.", "22", "It is 5."])
+    cfg = policy_config(tiny_model_path, replay, "reward.num_workers=2",
+                        # the plug-in's entry point may not be installed in this environment's metadata
+                        "reward.reward_manager.source=importlib", "reward.reward_manager.name=RMR1JudgeRewardManager",
+                        "reward.reward_manager.module.path=pkg://rmr1_verl.manager")
+    data = make_rollouts(rollouts(QUESTION, answers, "q1"))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        workers = [ray.remote(RewardLoopWorker).remote(cfg, None) for _ in range(2)]
+        refs = [workers[i % 2].compute_score.remote(data[i:i + 1]) for i in range(len(answers))]
+        outputs = ray.get(refs, timeout=300)
+    finally:
+        ray.shutdown()
+    reward = dict(zip(answers, (o["reward_score"] for o in outputs)))
+    assert reward["The answer is 4."] > reward["22"] > reward["It is 5."]
+    assert {o["reward_extra_info"]["group_size"] for o in outputs} == {3.0}
