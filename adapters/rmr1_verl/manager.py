@@ -107,6 +107,16 @@ def check_training_config(config: DictConfig | Mapping[str, Any]) -> None:
             f"group mates. Set reward.num_workers >= {need}.")
 
 
+def judge_group_reward(**_: Any) -> None:
+    """The ``reward.custom_reward_function`` of the served-judge recipe; never called by ``rmr1_judge``.
+
+    verl 0.9 hands rollouts to the reward manager when it serves a reward model only if a custom
+    reward function is configured; otherwise it scores them as a discriminative model (``/classify``).
+    """
+    raise RuntimeError("judge_group_reward only marks the config for verl; the rewards come from the rmr1_judge "
+                       "reward manager (reward.reward_manager.name=rmr1_judge)")
+
+
 class GroupJudge:
     """Scores complete groups: builds the engine's :class:`~rmr1_plugin.judge.Judge` once, lazily."""
 
@@ -204,6 +214,12 @@ class RMR1JudgeRewardManager(RewardManagerBase):
         check_training_config(config)
         self.group_size = int(config["actor_rollout_ref"]["rollout"]["n"])
         base_url, model = self.settings.base_url, self.settings.model
+        reward = config["reward"]
+        if reward["reward_model"]["enable"] and not (reward.get("custom_reward_function") or {}).get("path"):
+            raise ValueError(
+                "with reward.reward_model.enable, verl 0.9 only calls the reward manager when "
+                "reward.custom_reward_function.path is set (else it treats the judge as a classifier): set "
+                "reward.custom_reward_function.path=pkg://rmr1_verl.manager and .name=judge_group_reward")
         if reward_router_address is not None:  # verl serves the judge behind its router
             base_url = f"http://{reward_router_address}/v1"
             model = model or config["reward"]["reward_model"]["model_path"]

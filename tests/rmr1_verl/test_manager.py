@@ -131,6 +131,15 @@ def test_a_verl_served_judge_is_reached_through_the_router(tiny_model_path, tiny
     assert (judge.base_url, judge.model) == ("http://10.0.0.5:31000/v1", "judges/rm-r1-7b")
 
 
+def test_a_served_judge_without_the_marker_function_is_refused(tiny_model_path, tiny_tokenizer):
+    # Without reward.custom_reward_function.path verl would send rollouts to the judge's /classify.
+    cfg = compose_recipe(RECIPES, "policy_grpo_judge_served", [
+        f"actor_rollout_ref.model.path={tiny_model_path}", "data.train_batch_size=8",
+        "reward.custom_reward_function.path=null"])
+    with pytest.raises(ValueError, match="name=judge_group_reward"):
+        RMR1JudgeRewardManager(cfg, tiny_tokenizer, reward_router_address="10.0.0.5:31000")
+
+
 def test_collector_scores_a_group_once_whatever_the_arrival_order():
     calls = []
 

@@ -71,9 +71,10 @@ def serve(app) -> Iterator[str]:
 
 
 @pytest.fixture
-def judge_server():
+def judge_server(tiny_model_path):
+    # vLLM serves a model under its path; verl's reward loop also loads the judge's tokenizer from it.
     seen: list[dict] = []
-    for address in serve(judge_app("rm-r1-test", seen)):
+    for address in serve(judge_app(str(tiny_model_path), seen)):
         yield address, seen
 
 
@@ -108,7 +109,7 @@ def test_external_openai_compatible_judge(judge_server, tiny_model_path, tiny_to
     cfg = compose_recipe(RECIPES, "policy_grpo_judge_external", [
         f"actor_rollout_ref.model.path={tiny_model_path}", "actor_rollout_ref.rollout.n=3",
         "actor_rollout_ref.rollout.val_kwargs.n=3", "data.train_batch_size=4", "reward.num_workers=1",
-        f"reward.reward_kwargs.base_url=http://{address}/v1", "reward.reward_kwargs.model=rm-r1-test",
+        f"reward.reward_kwargs.base_url=http://{address}/v1", f"reward.reward_kwargs.model={tiny_model_path}",
         "reward.reward_kwargs.style=instruct", "reward.reward_kwargs.max_new_tokens=256"])
 
     reward = judge_group(lambda: RMR1JudgeRewardManager(cfg, tiny_tokenizer), make_rollouts)
@@ -118,15 +119,26 @@ def test_external_openai_compatible_judge(judge_server, tiny_model_path, tiny_to
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_judge_served_by_verl_behind_its_router(verl_router, tiny_model_path, tiny_tokenizer, make_rollouts):
+def test_judge_served_by_verl_behind_its_router(verl_router, tiny_model_path, make_rollouts):
+    """The served-judge recipe through verl's RewardLoopWorker, given the router's address as verl does."""
+    from verl.experimental.reward_loop.reward_loop import RewardLoopWorker
+
     router, seen = verl_router
     cfg = compose_recipe(RECIPES, "policy_grpo_judge_served", [
         f"actor_rollout_ref.model.path={tiny_model_path}", "actor_rollout_ref.rollout.n=3",
         "actor_rollout_ref.rollout.val_kwargs.n=3", "data.train_batch_size=4", "reward.num_workers=1",
-        "reward.reward_model.model_path=rm-r1-test", "reward.reward_kwargs.style=instruct"])
+        f"reward.reward_model.model_path={tiny_model_path}", "reward.reward_kwargs.style=instruct"])
+    rows = [{"prompt": QUESTION, "response": a, "uid": "q1", "data_source": "chat",
+             "reward_model": {"style": "model", "ground_truth": ""}, "extra_info": {}} for a in ANSWERS]
+    data = make_rollouts(rows)
 
-    # verl hands the router's address to the manager; the model name is reward_model.model_path.
-    reward = judge_group(lambda: RMR1JudgeRewardManager(cfg, tiny_tokenizer, reward_router_address=router),
-                         make_rollouts)
+    async def run():
+        worker = RewardLoopWorker(cfg, reward_router_address=router)
+        assert isinstance(worker.reward_manager, RMR1JudgeRewardManager)
+        # what verl's agent loop does for each finished rollout
+        return await asyncio.gather(*(worker.compute_score(data[i:i + 1]) for i in range(len(rows))))
+
+    outputs = asyncio.run(run())
+    reward = dict(zip(ANSWERS, (o["reward_score"] for o in outputs)))
     assert reward["The answer is 4."] > reward["I think 4, surely."] > reward["It is 5."]
-    assert seen and {body["model"] for body in seen} == {"rm-r1-test"}
+    assert seen and {body["model"] for body in seen} == {str(tiny_model_path)}
