@@ -32,6 +32,7 @@ from verl import DataProto
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
 from rmr1_verl.groups import GroupCollector
+from rmr1_verl.verifiers import code_tests
 
 logger = logging.getLogger(__name__)
 
@@ -152,8 +153,12 @@ class GroupJudge:
         """One result (``reward_score`` + ``reward_extra_info``) per sample of one prompt's group."""
         first = samples[0]
         task = self.settings.verifier_sources.get(first["data_source"])
-        gold = first["ground_truth"] if task == "math" else None
-        tests = first["ground_truth"] if task == "code" else None
+        truth = first["ground_truth"] or None
+        gold = truth if task == "math" else None
+        tests = None
+        if task == "code" and truth is not None:
+            spec = code_tests(truth, where=f"data source {first['data_source']!r}")
+            tests = spec["tests"] if "tests" in spec else spec
         scores = await self.judge().ascore_group(
             first["prompt"], [s["response"] for s in samples], strategy=self.settings.strategy,
             max_calls=self.settings.max_calls, gold=gold, tests=tests, task=task,
@@ -232,7 +237,7 @@ class RMR1JudgeRewardManager(RewardManagerBase):
         for key in ("uid", "raw_prompt", "data_source"):
             if key not in fields:
                 raise KeyError(f"rmr1_judge needs the rollout's {key!r} field (verl sets uid and raw_prompt when "
-                               "data.return_raw_chat is true, its default); got fields {sorted(fields)}")
+                               f"data.return_raw_chat is true, its default); got fields {sorted(fields)}")
         response_ids = item.batch["responses"]
         length = int(item.batch["attention_mask"][-response_ids.shape[-1]:].sum())
         response = await self.loop.run_in_executor(

@@ -88,6 +88,28 @@ def test_verl_reward_loop_ranks_each_prompts_group(tiny_model_path, make_rollout
         assert (info["group_size"], info["group_partial"], info["verified"]) == (3.0, 0.0, -1.0)
 
 
+@pytest.mark.timeout(180)
+def test_math_rows_are_verified_before_the_judge_is_asked(tiny_model_path, make_rollouts, tmp_path):
+    pytest.importorskip("rmr1_plugin.verify", reason="the verifiers (issue 3) are not merged yet")
+    from verl.experimental.reward_loop.reward_loop import RewardLoopWorker
+
+    answers = ["So it is \\boxed{4}.", "So it is \\boxed{5}.", "Four: \\boxed{4}"]
+    replay = tmp_path / "judge.jsonl"
+    # Only the two right answers need the judge; the verifier orders every pair with the wrong one.
+    record_judgments(replay, QUESTION, [answers[0], answers[2]], rank=[answers[2], answers[0]])
+    cfg = policy_config(tiny_model_path, replay, "++reward.reward_kwargs.verifier_sources={gsm8k_like: math}")
+    rows = [{"prompt": QUESTION, "response": a, "uid": "q1", "data_source": "gsm8k_like",
+             "reward_model": {"style": "rule", "ground_truth": "4"}, "extra_info": {}} for a in answers]
+
+    async def score():
+        return await RewardLoopWorker(cfg).compute_score_batch(make_rollouts(rows))
+
+    outputs = asyncio.run(score())
+    reward = [o["reward_score"] for o in outputs]
+    assert reward[2] > reward[0] > reward[1]
+    assert [o["reward_extra_info"]["verified"] for o in outputs] == [1.0, 0.0, 1.0]
+
+
 def test_manager_is_registered_under_its_name():
     from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls
 
