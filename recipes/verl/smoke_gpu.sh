@@ -17,7 +17,8 @@ cd "$(dirname "$0")/../.."
 
 CHECK=0
 [[ "${1:-}" == "--check" ]] && CHECK=1
-OUT=${SMOKE_OUT:-outputs/smoke_gpu}
+# Absolute: Ray workers do not necessarily run in this folder.
+OUT=$(realpath -m "${SMOKE_OUT:-outputs/smoke_gpu}")
 PORT=${SMOKE_JUDGE_PORT:-8011}
 rm -rf "$OUT" && mkdir -p "$OUT"
 export HF_HUB_OFFLINE=1 RMR1_DATA_DIR="$OUT/data" RMR1_MODEL_PATH="$OUT/tiny" RMR1_POLICY_MODEL="$OUT/tiny"
