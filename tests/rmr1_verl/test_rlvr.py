@@ -106,6 +106,14 @@ def test_verl_reward_loop_loads_the_recipe_function_and_scores_a_batch(tiny_mode
 
     outputs = asyncio.run(score())
     assert [o["reward_score"] for o in outputs] == [1.0, -1.0, -1.0]
+    # verl's validation metrics average the numeric keys per data source and skip the string ones.
+    from verl.trainer.ppo.metric_utils import process_validation_metrics
+
+    infos = {key: [o["reward_extra_info"][key] for o in outputs] for key in RESULT_KEYS}
+    metrics = process_validation_metrics(["skywork"] * 3, ["u0", "u1", "u2"], infos)["skywork"]
+    assert metrics["acc"]["mean@1"] == pytest.approx(1 / 3)
+    assert metrics["format_ok"]["mean@1"] == pytest.approx(2 / 3)
+    assert "task_type" not in metrics
     assert [o["reward_extra_info"]["acc"] for o in outputs] == [1.0, 0.0, 0.0]
     assert [o["reward_extra_info"]["task_type"] for o in outputs] == ["Chat", "Reasoning", "none"]
     assert all(tuple(o["reward_extra_info"]) == RESULT_KEYS for o in outputs)
