@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 MANAGER_NAME = "rmr1_judge"
 #: How many calls Ray runs at once in one async actor (verl's reward workers use the default).
 RAY_ASYNC_ACTOR_CONCURRENCY = 1000
+#: The strategy that judges each completion against the row's reference answer, without its group.
+REFERENCE = "reference"
 #: Logged for every sample (verl builds one array per key from the first sample's keys).
 EXTRA_KEYS = ("judge_calls", "group_size", "group_partial", "verified")
 
@@ -83,8 +85,14 @@ def settings_from_config(config: DictConfig | Mapping[str, Any]) -> JudgeRewardS
         raise ValueError(f"rmr1_judge reward manager: {problems}") from None
 
 
-def check_training_config(config: DictConfig | Mapping[str, Any]) -> None:
-    """Refuse configurations under which groups can never be complete, with the fix in the message."""
+def check_training_config(config: DictConfig | Mapping[str, Any], strategy: str = "round_robin") -> None:
+    """Refuse configurations under which groups can never be complete, with the fix in the message.
+
+    With ``strategy="reference"`` each completion is judged alone against its row's reference
+    answer, so nothing waits for group mates and there is nothing to check.
+    """
+    if strategy == REFERENCE:
+        return
     rollout = config["actor_rollout_ref"]["rollout"]
     n = int(rollout["n"])
     if n < 2:
@@ -159,9 +167,15 @@ class GroupJudge:
         if task == "code" and truth is not None:
             spec = code_tests(truth, where=f"data source {first['data_source']!r}")
             tests = spec["tests"] if "tests" in spec else spec
+        reference = None
+        if self.settings.strategy == REFERENCE:
+            if not isinstance(truth, str):
+                raise ValueError(f"strategy 'reference' judges each completion against reward_model.ground_truth, "
+                                 f"the reference answer; data source {first['data_source']!r} has {truth!r:.60}")
+            reference = truth
         scores = await self.judge().ascore_group(
             first["prompt"], [s["response"] for s in samples], strategy=self.settings.strategy,
-            max_calls=self.settings.max_calls, gold=gold, tests=tests, task=task,
+            max_calls=self.settings.max_calls, reference=reference, gold=gold, tests=tests, task=task,
         )
         verified = scores.details.get("verification") or [None] * len(samples)
         return [
@@ -216,7 +230,7 @@ class RMR1JudgeRewardManager(RewardManagerBase):
                  reward_router_address: str | None = None, reward_model_tokenizer: Any = None) -> None:
         super().__init__(config, tokenizer, compute_score)
         self.settings = settings_from_config(config)
-        check_training_config(config)
+        check_training_config(config, self.settings.strategy)
         self.group_size = int(config["actor_rollout_ref"]["rollout"]["n"])
         base_url, model = self.settings.base_url, self.settings.model
         reward = config["reward"]
@@ -243,7 +257,7 @@ class RMR1JudgeRewardManager(RewardManagerBase):
         response = await self.loop.run_in_executor(
             None, lambda: self.tokenizer.decode(response_ids[:length], skip_special_tokens=True))
         reward_model = fields.get("reward_model") or {}
-        expected = int(fields.get("__rollout_n__", self.group_size))
+        expected = 1 if self.settings.strategy == REFERENCE else int(fields.get("__rollout_n__", self.group_size))
         sample = {"prompt": _messages(fields["raw_prompt"]), "response": response,
                   "data_source": str(fields["data_source"]), "ground_truth": reward_model.get("ground_truth"),
                   "expected": expected}

@@ -110,6 +110,30 @@ def test_math_rows_are_verified_before_the_judge_is_asked(tiny_model_path, make_
     assert [o["reward_extra_info"]["verified"] for o in outputs] == [1.0, 0.0, 1.0]
 
 
+@pytest.mark.timeout(180)
+def test_reference_strategy_judges_each_completion_alone_against_the_rows_reference(
+        tiny_model_path, make_rollouts, tmp_path):
+    from verl.experimental.reward_loop.reward_loop import RewardLoopWorker
+
+    reference = "Four."  # what `rmr1 prepare` stores as reward_model.ground_truth of policy rows
+    answers = ["The answer is 4.", "It is 5."]
+    replay = tmp_path / "judge.jsonl"
+    for answer in answers:
+        record_judgments(replay, QUESTION, [answer, reference], rank=["The answer is 4.", reference, "It is 5."])
+    # No group needed: validation may use one sample per prompt.
+    cfg = policy_config(tiny_model_path, replay, "reward.reward_kwargs.strategy=reference",
+                        "actor_rollout_ref.rollout.val_kwargs.n=1", "trainer.test_freq=5")
+    rows = [{"prompt": QUESTION, "response": a, "uid": "q1", "data_source": "chat",
+             "reward_model": {"style": "model", "ground_truth": reference}, "extra_info": {}} for a in answers]
+
+    async def score():
+        return await RewardLoopWorker(cfg).compute_score_batch(make_rollouts(rows))
+
+    outputs = asyncio.run(score())
+    assert outputs[0]["reward_score"] > 0 > outputs[1]["reward_score"]
+    assert [o["reward_extra_info"]["group_size"] for o in outputs] == [1.0, 1.0]
+
+
 def test_manager_is_registered_under_its_name():
     from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls
 
