@@ -82,14 +82,21 @@ def unknown_keys(cfg: DictConfig, base: DictConfig, allowed: Sequence[str] = tup
     >>> from omegaconf import OmegaConf
     >>> unknown_keys(OmegaConf.create({"a": {"b": 1, "typo": 2}}), OmegaConf.create({"a": {"b": 0}}), allowed=())
     ['a.typo']
+    >>> unknown_keys(OmegaConf.create({"mtp": {"enable": True}}), OmegaConf.create({"mtp": None}), allowed=())
+    []
     """
     known = set(leaf_keys(base))
     known_prefixes = {k.rsplit(".", i)[0] for k in known for i in range(k.count(".") + 1)}
+    # Sections verl leaves null (``mtp: null``) may be filled in with a mapping.
+    nullable = {k for k in known if OmegaConf.select(base, k, throw_on_resolution_failure=False) is None}
     out = []
     for key in leaf_keys(cfg):
         if key in known or any(key == a or key.startswith(a + ".") for a in allowed):
             continue
         if key in known_prefixes:  # an empty mapping where verl has a section
+            continue
+        parents = {key.rsplit(".", i)[0] for i in range(1, key.count(".") + 1)}
+        if parents & nullable:
             continue
         out.append(key)
     return sorted(out)
