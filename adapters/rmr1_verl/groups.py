@@ -55,6 +55,7 @@ class GroupCollector(Generic[Item, Result]):
         self._scorer = scorer
         self._timeout_s = timeout_s
         self._groups: dict[str, _Group] = {}
+        self._scoring: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
         self.partial_groups = 0
 
     @property
@@ -97,7 +98,8 @@ class GroupCollector(Generic[Item, Result]):
         if group.timer is not None:
             group.timer.cancel()
         task = asyncio.ensure_future(self._score(group))
-        task.add_done_callback(lambda _: None)
+        self._scoring.add(task)
+        task.add_done_callback(self._scoring.discard)
 
     async def _score(self, group: _Group) -> None:
         try:
