@@ -14,6 +14,12 @@ MODULES = [
     "rmr1_plugin.rewards",
     "rmr1_plugin.data.formats",
     "rmr1_plugin.data.prepare",
+    "rmr1_plugin.ranking",
+    "rmr1_plugin.judge",
+    "rmr1_plugin.cache",
+    "rmr1_plugin.backends.base",
+    "rmr1_plugin.backends.replay",
+    "rmr1_plugin.backends.vllm",
 ]
 
 
