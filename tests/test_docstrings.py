@@ -20,6 +20,15 @@ MODULES = [
     "rmr1_plugin.backends.base",
     "rmr1_plugin.backends.replay",
     "rmr1_plugin.backends.vllm",
+    "rmr1_plugin.client",
+    "rmr1_plugin.cli.serve",
+    "rmr1_plugin.server.admission",
+    "rmr1_plugin.server.auth",
+    "rmr1_plugin.server.collector",
+    "rmr1_plugin.server.idempotency",
+    "rmr1_plugin.server.models",
+    "rmr1_plugin.server.openrlhf",
+    "rmr1_plugin.server.settings",
 ]
 
 
