@@ -14,6 +14,12 @@ MODULES = [
     "rmr1_plugin.rewards",
     "rmr1_plugin.data.formats",
     "rmr1_plugin.data.prepare",
+    "rmr1_plugin.evaluate",
+    "rmr1_plugin.evaluate.scoring",
+    "rmr1_plugin.evaluate.log",
+    "rmr1_plugin.evaluate.runner",
+    "rmr1_plugin.evaluate.report",
+    "rmr1_plugin.cli.eval",
 ]
 
 

@@ -1,0 +1,42 @@
+"""Build the judge engine (:mod:`rmr1_plugin.judge`) an evaluation runs through, from its settings.
+
+A thin translation: the backend kind and options go to :func:`rmr1_plugin.backends.make_backend`,
+the position policy, votes, prompt style and generation settings to :class:`JudgeConfig`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rmr1_plugin.evaluate.runner import EvalSettings
+
+
+def build_judge(
+    settings: EvalSettings,
+    *,
+    base_url: str | None = None,
+    replay: str | None = None,
+    cache: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> Any:
+    """A :class:`rmr1_plugin.judge.Judge` for ``settings`` (``position="both"`` -> ``swap="both"``)."""
+    from rmr1_plugin.backends import GenerationSettings, make_backend
+    from rmr1_plugin.judge import Judge, JudgeConfig
+
+    backend_options = dict(options or {})
+    if settings.model:
+        backend_options.setdefault("model", settings.model)
+    if base_url:
+        backend_options.setdefault("base_url", base_url)
+    if replay:
+        backend_options.setdefault("path", replay)
+    backend = make_backend(settings.backend, **backend_options)
+    config = JudgeConfig(
+        style=settings.style,
+        swap="both" if settings.position == "both" else "none",
+        votes=settings.votes,
+        neutralize=settings.neutralize,
+        generation=GenerationSettings(seed=settings.seed, **settings.generation),
+        on_error="none",
+    )
+    return Judge(backend, config, cache=cache)
