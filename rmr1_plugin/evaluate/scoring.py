@@ -122,7 +122,8 @@ def rewardbench_score(sections: Mapping[str, float]) -> float:
 
     >>> rewardbench_score({"Chat": 1.0, "Chat Hard": 0.5, "Safety": 1.0, "Reasoning": 0.5})
     0.75
-    >>> rewardbench_score({"Chat": 1.0, "Chat Hard": 1.0, "Safety": 1.0, "Reasoning": 1.0, "Prior Sets (0.5 weight)": 0.5})
+    >>> round(rewardbench_score({"Chat": 1.0, "Chat Hard": 1.0, "Safety": 1.0, "Reasoning": 1.0,
+    ...                          "Prior Sets (0.5 weight)": 0.1}), 6)
     0.9
     """
     weighted = [(sections[s], 2.0) for s in REWARDBENCH_SECTIONS if s in sections]
