@@ -105,11 +105,11 @@ def _pairs(benchmark: str, record: Any, *, where: str, row: int, file_name: str)
             raise RecordError(where, "domain", f"{exc} (taken from the record or the file name)") from None
         if len(record["chosen"]) != len(RM_BENCH_STYLES):
             raise RecordError(where, "chosen", f"expected {len(RM_BENCH_STYLES)} style variants, got {len(record['chosen'])}")
-        group = f"{domain}/{_record_id(record, row)}"
+        # Pair ids are "<record id>:<chosen style>:<rejected style>".
         return [
             p.model_copy(update={
                 "id": f"{domain}/{p.id}", "subset": str(domain),
-                "meta": {**p.meta, "domain": str(domain), "group": group},
+                "meta": {**p.meta, "domain": str(domain), "group": f"{domain}/{p.id.rsplit(':', 2)[0]}"},
             })
             for p in pairs
         ]
@@ -118,16 +118,12 @@ def _pairs(benchmark: str, record: Any, *, where: str, row: int, file_name: str)
         raise RecordError(where, "category_path", f"expected the RMB category path, got {category!r}")
     kind = "bon" if fmt == "rmb-bon" else "pairwise"
     meta = {"category": category, "kind": kind}
-    if kind == "bon":
-        meta["group"] = f"bon/{_record_id(record, row)}"
-    return [p.model_copy(update={"id": f"{kind}/{p.id}", "meta": {**p.meta, **meta}}) for p in pairs]
-
-
-def _record_id(record: dict[str, Any], row: int) -> str:
-    for key in ("id", "pair_uid", "bon_uid", "uid"):
-        if record.get(key) not in (None, ""):
-            return str(record[key])
-    return str(row)
+    return [
+        # BoN pair ids are "<bon_uid>:<loser index>"; the group is the record.
+        p.model_copy(update={"id": f"{kind}/{p.id}", "meta": {
+            **p.meta, **meta, **({"group": f"bon/{p.id.rsplit(':', 1)[0]}"} if kind == "bon" else {})}})
+        for p in pairs
+    ]
 
 
 def _check_unique(pairs: list[PreferencePair], benchmark: str) -> None:
