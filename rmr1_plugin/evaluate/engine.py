@@ -21,15 +21,22 @@ def build_judge(
 ) -> Any:
     """A :class:`rmr1_plugin.judge.Judge` for ``settings`` (``position="both"`` -> ``swap="both"``)."""
     from rmr1_plugin.backends import GenerationSettings, make_backend
+    from rmr1_plugin.cache import GenerationCache
     from rmr1_plugin.judge import Judge, JudgeConfig
 
     backend_options = dict(options or {})
     if settings.model:
-        backend_options.setdefault("model", settings.model)
+        backend_options.setdefault("model_id" if settings.backend == "replay" else "model", settings.model)
     if base_url:
-        backend_options.setdefault("base_url", base_url)
+        backend_options.setdefault("base_urls", [u.strip() for u in base_url.split(",") if u.strip()])
     if replay:
         backend_options.setdefault("path", replay)
+    if settings.backend == "replay" and "path" not in backend_options:
+        raise ValueError("--backend replay needs --replay FILE (recorded generations)")
+    if settings.backend == "openai" and "base_urls" not in backend_options:
+        raise ValueError("--backend openai needs --base-url URL")
+    if settings.backend in ("transformers", "vllm", "openai") and "model" not in backend_options:
+        raise ValueError(f"--backend {settings.backend} needs --model")
     backend = make_backend(settings.backend, **backend_options)
     config = JudgeConfig(
         style=settings.style,
@@ -39,4 +46,4 @@ def build_judge(
         generation=GenerationSettings(seed=settings.seed, **settings.generation),
         on_error="none",
     )
-    return Judge(backend, config, cache=cache)
+    return Judge(backend, config, cache=GenerationCache(cache) if cache else None)

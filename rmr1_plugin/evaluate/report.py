@@ -26,10 +26,14 @@ def headline(results: Mapping[str, Any]) -> dict[str, float]:
 
 
 def short_category(name: str) -> str:
-    """RMB category paths without the set prefix (``Pairwise_set/Helpfulness/Chat`` -> ``Helpfulness/Chat``)."""
-    for prefix in ("Pairwise_set/", "BoN_set/"):
+    """RMB category paths with a short set prefix.
+
+    >>> short_category("Pairwise_set/Helpfulness/Chat"), short_category("BoN_set/Harmlessness/S1")
+    ('pairwise Helpfulness/Chat', 'BoN Harmlessness/S1')
+    """
+    for prefix, short in (("Pairwise_set/", "pairwise "), ("BoN_set/", "BoN ")):
         if name.startswith(prefix):
-            return name[len(prefix):]
+            return short + name[len(prefix):]
     return name
 
 
@@ -46,7 +50,7 @@ def results_tables(results: Mapping[str, Any]) -> list[Table]:
     if results.get("flip_rate") is not None:
         main.add_row("flip rate (both orders)", f"{100 * results['flip_rate']:.1f}")
     for error, count in sorted(results.get("errors", {}).items()):
-        main.add_row(f"no verdict: {error}", str(count))
+        main.add_row(f"without a winner: {error}", str(count))
     tables = [main]
     if results["benchmark"] == "rm-bench":
         domains = Table(title="RM-Bench domains", title_justify="left")

@@ -38,7 +38,7 @@ from rmr1_plugin.evaluate.scoring import (
     rm_bench_scores,
     rmb_scores,
 )
-from rmr1_plugin.prompts import Style, build_judge_messages
+from rmr1_plugin.prompts import Style
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ def sample_record(
         "swap": swap,
         "prompt": prompt,
         "generations": list(verdict.texts),
+        "swapped": list(verdict.swapped),
         "judgments": [j.model_dump() for j in verdict.judgments],
         "winner": winner,
         "side": side,
@@ -133,18 +134,15 @@ async def ajudge_all(
         for start in range(0, len(todo), settings.batch_size):
             batch = todo[start:start + settings.batch_size]
             positions = [chosen_position(settings.seed, p.id) if settings.position == "random" else "A" for p in batch]
-            shown = [shown_order(p, pos) for p, pos in zip(batch, positions)]
-            verdicts = await judge.ajudge([JudgePair(conversation_a=a, conversation_b=b) for a, b in shown])
+            judge_pairs = [JudgePair(conversation_a=a, conversation_b=b)
+                           for a, b in (shown_order(p, pos) for p, pos in zip(batch, positions))]
+            verdicts = await judge.ajudge(judge_pairs)
             if len(verdicts) != len(batch):
                 raise RuntimeError(f"the judge returned {len(verdicts)} verdicts for {len(batch)} pairs")
             log.append(
-                sample_record(
-                    settings.benchmark, p, pos, settings.position,
-                    build_judge_messages(conversation_a=a, conversation_b=b, style=settings.style,
-                                         neutralize=settings.neutralize),
-                    v,
-                )
-                for p, pos, (a, b), v in zip(batch, positions, shown, verdicts)
+                sample_record(settings.benchmark, p, pos, settings.position,
+                              jp.messages(settings.style, settings.neutralize), v)
+                for p, pos, jp, v in zip(batch, positions, judge_pairs, verdicts)
             )
             judged += len(batch)
             bar.update(len(batch))

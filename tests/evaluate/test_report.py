@@ -31,8 +31,9 @@ def test_table_shows_scores_categories_errors_and_flip_rate():
     assert "rmb - tiny-judge" in text
     assert "Pairwise Helpfulness" in text and "75.0" in text  # 3 of 4 pairs
     assert "BoN Harmlessness" in text and "0.0" in text  # one loser won
-    assert "Helpfulness/Chat/Discussion" in text and "Pairwise_set/" not in text
-    assert "no verdict: no_verdict" in text
+    assert "pairwise Helpfulness/Chat/Discussion" in text and "BoN Harmlessness/S1" in text
+    assert "Pairwise_set/" not in text
+    assert "without a winner: no_verdict" in text
     assert "flip rate (both orders)" in text and "16.7" in text  # 1 of 6
 
 
