@@ -10,13 +10,22 @@ The core API is small:
 1.0
 """
 
+from rmr1_plugin.judge import Judge, JudgeConfig, JudgePair, PairVerdict
 from rmr1_plugin.prompts import build_judge_messages, flatten_conversation, neutralize_candidate, place_pair
+from rmr1_plugin.ranking import GroupScores, arank_group, rank_group
 from rmr1_plugin.rewards import original_verdict_reward, verdict_reward
 from rmr1_plugin.verdict import Judgment, parse_verdict
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GroupScores",
+    "Judge",
+    "JudgeConfig",
+    "JudgePair",
+    "PairVerdict",
+    "arank_group",
+    "rank_group",
     "Judgment",
     "build_judge_messages",
     "flatten_conversation",

@@ -1,0 +1,510 @@
+"""The judge engine: pairs in, verdicts out, through any backend, with debiasing, voting and caching.
+
+>>> from rmr1_plugin.backends import make_backend
+>>> from rmr1_plugin.judge import Judge, JudgeConfig, JudgePair
+>>> judge = Judge(make_backend("openai", base_urls=["http://127.0.0.1:8000/v1"], model="judge"),
+...               JudgeConfig(swap="both"))                                       # doctest: +SKIP
+>>> judge.judge([JudgePair(question="2+2?", answer_a="4", answer_b="5")])[0].winner  # doctest: +SKIP
+'A'
+>>> judge.score_group("2+2?", ["4", "5", "four"], strategy="round_robin").rewards  # doctest: +SKIP
+[0.5, -1.0, 0.5]
+
+One call to :meth:`Judge.ajudge` turns a batch of pairs into generation requests (one per pair,
+order and vote), drops those already in the cache, sends the rest to the backend as one batch per
+seed, parses each output with :func:`~rmr1_plugin.parse_verdict` and combines the judgments of a
+pair into a :class:`PairVerdict` in the caller's A/B order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rmr1_plugin.backends.base import Backend, Conversation, Generation, GenerationSettings, run_sync
+from rmr1_plugin.cache import GenerationCache, generation_key
+from rmr1_plugin.prompts import Style, build_judge_messages
+from rmr1_plugin.ranking import GroupScores, Pair, arank_group
+from rmr1_plugin.verdict import Judgment, parse_verdict
+
+log = logging.getLogger(__name__)
+
+SwapPolicy = Literal["none", "both", "on_disagreement"]
+Winner = Literal["A", "B"]
+
+#: Verifier statuses that decide a comparison; every other status (unparsable, timeout, error,
+#: ...) leaves the pair to the judge.
+PASS_STATUSES = frozenset({"correct", "passed", "pass"})
+FAIL_STATUSES = frozenset({"incorrect", "failed", "fail", "wrong"})
+
+#: ``verifier(completion, gold=..., tests=..., task=...)`` returns a result with a ``status``
+#: (attribute or key), a bool, or ``None`` when it cannot decide.
+Verifier = Callable[..., Any]
+
+
+class JudgeError(RuntimeError):
+    """Raised with ``on_error="raise"`` when the backend fails for a pair."""
+
+
+class JudgeConfig(BaseModel):
+    """How the judge is asked and how its answers are combined.
+
+    - ``style``: prompt style of the checkpoint (``"instruct"`` or ``"reasoning"``).
+    - ``swap``: ``"none"`` judges the given order only; ``"both"`` judges both orders and
+      combines them (a pair whose two orders disagree has no winner); ``"on_disagreement"`` judges
+      the given order and adds the swapped order only when that first look is not decisive
+      (no verdict, or the votes split).
+    - ``votes``/``vote``: k sampled judgments per order (needs ``temperature > 0``), combined by
+      ``"majority"`` (score in {-1, 0, 1}) or ``"mean"`` (score = mean of ±1 votes).
+    - ``generation``: sampling settings; ``max_new_tokens`` is the output-length limit, and a
+      judgment cut off there has no verdict.
+    - ``on_error``: backend failures give ``None`` verdicts with the reason in
+      ``PairVerdict.error`` (``"none"``) or raise :class:`JudgeError` (``"raise"``).
+    - ``verify``: use the verifier for pairs that carry ``gold``/``tests`` and a math/code task.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    style: Style = "instruct"
+    swap: SwapPolicy = "none"
+    votes: int = Field(1, ge=1)
+    vote: Literal["majority", "mean"] = "majority"
+    neutralize: bool = True
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    on_error: Literal["none", "raise"] = "none"
+    verify: bool = True
+
+    @model_validator(mode="after")
+    def _votes_need_sampling(self) -> JudgeConfig:
+        if self.votes > 1 and self.generation.greedy:
+            raise ValueError(
+                f"votes={self.votes} needs sampling: set generation.temperature > 0 "
+                "(greedy decoding would repeat the same judgment)"
+            )
+        return self
+
+
+class JudgePair(BaseModel):
+    """Two answers to compare, as ``question``/``answer_a``/``answer_b`` or as two conversations.
+
+    ``gold`` (a reference answer) or ``tests`` with ``task`` ``"math"``/``"code"`` let the judge
+    route the pair to a verifier first.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    question: str | None = None
+    answer_a: str | None = None
+    answer_b: str | None = None
+    conversation_a: list[dict[str, str]] | None = None
+    conversation_b: list[dict[str, str]] | None = None
+    gold: str | None = None
+    tests: Any = None
+    task: str | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> JudgePair:
+        single = (self.question, self.answer_a, self.answer_b)
+        multi = (self.conversation_a, self.conversation_b)
+        if any(v is not None for v in multi):
+            if any(v is not None for v in single):
+                raise ValueError("give question/answer_a/answer_b or conversation_a/conversation_b, not both")
+            if any(v is None for v in multi):
+                raise ValueError("both conversation_a and conversation_b are required")
+        elif any(v is None for v in single):
+            missing = [n for n, v in zip(("question", "answer_a", "answer_b"), single) if v is None]
+            raise ValueError(f"a single-turn pair needs question, answer_a and answer_b; missing {missing}")
+        return self
+
+    def messages(self, style: Style, neutralize: bool, swapped: bool = False) -> Conversation:
+        """The judge prompt, with the answers in the given order or swapped."""
+        if self.conversation_a is not None:
+            first, second = (self.conversation_b, self.conversation_a) if swapped else (self.conversation_a, self.conversation_b)
+            return build_judge_messages(conversation_a=first, conversation_b=second, style=style, neutralize=neutralize)
+        first, second = (self.answer_b, self.answer_a) if swapped else (self.answer_a, self.answer_b)
+        return build_judge_messages(self.question, first, second, style=style, neutralize=neutralize)
+
+    def completions(self) -> tuple[str, str]:
+        """The two candidate texts (for conversations, each one's last assistant turn)."""
+        if self.conversation_a is None:
+            return self.answer_a or "", self.answer_b or ""
+        return _last_assistant(self.conversation_a), _last_assistant(self.conversation_b or [])
+
+
+class PairVerdict(BaseModel):
+    """The combined verdict on one pair, in the caller's A/B order.
+
+    ``score`` is in [-1, 1], positive for A. ``judgments``/``texts``/``swapped`` list every
+    judgment used (``swapped[i]`` says judgment i saw the answers in reverse order; its own
+    ``winner`` is in that prompt's order). ``flipped`` is True when the two orders named different
+    answers (position bias), None when only one order was judged. ``source`` is ``"verifier"``
+    when the verifiers decided without the judge.
+    """
+
+    winner: Winner | None = None
+    score: float | None = None
+    judgments: list[Judgment] = Field(default_factory=list)
+    texts: list[str] = Field(default_factory=list)
+    swapped: list[bool] = Field(default_factory=list)
+    flipped: bool | None = None
+    error: str | None = None
+    source: Literal["judge", "verifier"] = "judge"
+    verification: tuple[bool | None, bool | None] | None = None
+
+    @property
+    def label(self) -> str | None:
+        """``"model_a"``, ``"model_b"`` or ``None``."""
+        return None if self.winner is None else f"model_{self.winner.lower()}"
+
+
+@dataclass
+class JudgeStats:
+    """Running counters of a :class:`Judge` (not reset between batches)."""
+
+    pairs: int = 0
+    verified: int = 0
+    requests: int = 0
+    generated: int = 0
+    cache_hits: int = 0
+    backend_errors: int = 0
+    no_verdict: int = 0
+    both_orders: int = 0
+    flips: int = 0
+
+    @property
+    def flip_rate(self) -> float | None:
+        """Share of pairs judged in both orders whose two orders named different answers."""
+        return self.flips / self.both_orders if self.both_orders else None
+
+
+@dataclass
+class _Request:
+    pair: int
+    swapped: bool
+    vote: int
+    messages: Conversation
+    settings: GenerationSettings
+    generation: Generation | None = None
+
+
+class Judge:
+    """An RM-R1 judge over a :class:`~rmr1_plugin.backends.Backend`.
+
+    ``cache``: ``None`` for a fresh in-memory :class:`~rmr1_plugin.cache.GenerationCache`, a
+    cache object (e.g. ``GenerationCache("judge.sqlite")`` to survive restarts), or ``False``.
+    ``verifier``: see :data:`Verifier`; defaults to :mod:`rmr1_plugin.verify`'s routing when
+    that module is installed.
+    """
+
+    def __init__(self, backend: Backend, config: JudgeConfig | None = None,
+                 cache: GenerationCache | Literal[False] | None = None, *,
+                 verifier: Verifier | None | Literal[False] = None):
+        self.backend = backend
+        self.config = config or JudgeConfig()
+        self.cache = GenerationCache() if cache is None else (cache or None)
+        self.verifier = default_verifier() if verifier is None else (verifier or None)
+        self.stats = JudgeStats()
+
+    # --- pairs ---------------------------------------------------------------------------
+
+    def judge(self, pairs: Sequence[JudgePair | dict[str, Any]]) -> list[PairVerdict]:
+        """Judge a batch of pairs; one :class:`PairVerdict` per pair, in order."""
+        return run_sync(self.ajudge(pairs))
+
+    async def ajudge(self, pairs: Sequence[JudgePair | dict[str, Any]]) -> list[PairVerdict]:
+        """Async :meth:`judge`."""
+        checked = [_as_pair(p, k) for k, p in enumerate(pairs)]
+        self.stats.pairs += len(checked)
+        verdicts: list[PairVerdict | None] = [None] * len(checked)
+        if self.config.verify and self.verifier is not None:
+            for k, verdict in enumerate(await self._verify_pairs(checked)):
+                verdicts[k] = verdict
+        todo = [k for k, v in enumerate(verdicts) if v is None]
+        swap = self.config.swap
+        first = [self._requests(k, checked[k], swapped=False) for k in todo]
+        if swap == "both":
+            first += [self._requests(k, checked[k], swapped=True) for k in todo]
+        by_pair: dict[int, list[_Request]] = {k: [] for k in todo}
+        for requests in first:
+            for request in requests:
+                by_pair[request.pair].append(request)
+        await self._run([r for group in first for r in group])
+        if swap == "on_disagreement":
+            again = [k for k in todo if not _decisive(by_pair[k])]
+            second = [self._requests(k, checked[k], swapped=True) for k in again]
+            for requests in second:
+                by_pair[requests[0].pair].extend(requests)
+            await self._run([r for group in second for r in group])
+        for k in todo:
+            verdicts[k] = self._combine(by_pair[k])
+        return [v for v in verdicts if v is not None]
+
+    def _requests(self, index: int, pair: JudgePair, *, swapped: bool) -> list[_Request]:
+        messages = pair.messages(self.config.style, self.config.neutralize, swapped)
+        base = self.config.generation
+        seed0 = base.seed if base.seed is not None else 0
+        return [
+            _Request(index, swapped, vote, messages,
+                     base if self.config.votes == 1 else base.model_copy(update={"seed": seed0 + vote}))
+            for vote in range(self.config.votes)
+        ]
+
+    async def _run(self, requests: list[_Request]) -> None:
+        """Fill in each request's generation: cache first, then one backend batch per setting."""
+        if not requests:
+            return
+        self.stats.requests += len(requests)
+        model_id = self.backend.model_id
+        missing: dict[str, list[_Request]] = {}
+        for request in requests:
+            key = generation_key(model_id, request.settings, request.messages)
+            cached = self.cache.get(key) if self.cache is not None else None
+            if cached is not None:
+                request.generation = cached
+                self.stats.cache_hits += 1
+            else:
+                missing.setdefault(key, []).append(request)  # identical prompts generate once
+        by_settings: dict[GenerationSettings, list[str]] = {}
+        for key, same in missing.items():
+            by_settings.setdefault(same[0].settings, []).append(key)
+        if missing:
+            log.debug("judge: %d requests, %d cached, %d to generate", len(requests),
+                      len(requests) - sum(len(v) for v in missing.values()), len(missing))
+        await asyncio.gather(*(self._generate(settings, keys, missing) for settings, keys in by_settings.items()))
+
+    async def _generate(self, settings: GenerationSettings, keys: list[str], missing: dict[str, list[_Request]]) -> None:
+        conversations = [missing[key][0].messages for key in keys]
+        try:
+            generations = await self.backend.agenerate(conversations, settings)
+            if len(generations) != len(conversations):
+                raise RuntimeError(f"backend returned {len(generations)} generations for {len(conversations)} prompts")
+        except Exception as error:  # noqa: BLE001 - a failed batch is recorded per pair, never dropped
+            if self.config.on_error == "raise":
+                raise JudgeError(f"backend {self.backend.model_id!r} failed: {type(error).__name__}: {error}") from error
+            log.warning("judge backend failed for %d prompts: %s: %s", len(keys), type(error).__name__, error)
+            generations = [Generation.failed(f"{type(error).__name__}: {error}")] * len(keys)
+        self.stats.generated += len(keys)
+        for key, generation in zip(keys, generations):
+            if generation.finish_reason == "error":
+                self.stats.backend_errors += 1
+                if self.config.on_error == "raise":
+                    raise JudgeError(f"backend {self.backend.model_id!r} failed for a prompt: {generation.error}")
+            elif self.cache is not None:
+                self.cache.put(key, generation)
+            for request in missing[key]:
+                request.generation = generation
+
+    def _combine(self, requests: list[_Request]) -> PairVerdict:
+        judgments, texts, swapped, errors = [], [], [], []
+        order_votes: dict[bool, list[int]] = {False: [], True: []}
+        for request in requests:
+            generation = request.generation or Generation.failed("not generated")
+            if generation.finish_reason == "error":
+                judgment = Judgment(error="empty")
+                errors.append(f"backend error: {generation.error}")
+            else:
+                judgment = parse_verdict(generation.text, truncated=generation.finish_reason == "length")
+                if judgment.winner is None:
+                    errors.append(judgment.error or "no_verdict")
+            judgments.append(judgment)
+            texts.append(generation.text)
+            swapped.append(request.swapped)
+            if judgment.winner is not None:
+                for_a = (judgment.winner == "A") != request.swapped
+                order_votes[request.swapped].append(1 if for_a else -1)
+        order_scores = {s: sum(v) / len(v) for s, v in order_votes.items() if v}
+        flipped = None
+        if {False, True} <= {r.swapped for r in requests}:
+            self.stats.both_orders += 1
+            signs = {s: _sign(x) for s, x in order_scores.items()}
+            flipped = len(signs) == 2 and 0 not in signs.values() and signs[False] != signs[True]
+            self.stats.flips += int(flipped)
+        if not order_scores:
+            self.stats.no_verdict += 1
+            return PairVerdict(judgments=judgments, texts=texts, swapped=swapped, flipped=flipped,
+                               error="no verdict: " + _summarise(errors))
+        score = sum(order_scores.values()) / len(order_scores)
+        if self.config.vote == "majority":
+            score = float(_sign(score))
+        winner: Winner | None = "A" if score > 0 else "B" if score < 0 else None
+        error = None
+        if winner is None:
+            self.stats.no_verdict += 1
+            error = "position flip: each order preferred the same slot" if flipped else "tie: the votes split evenly"
+        return PairVerdict(winner=winner, score=score, judgments=judgments, texts=texts, swapped=swapped,
+                           flipped=flipped, error=error)
+
+    # --- verifier routing --------------------------------------------------------------------
+
+    async def _verify_pairs(self, pairs: list[JudgePair]) -> list[PairVerdict | None]:
+        routed = [k for k, p in enumerate(pairs) if _verifiable(p)]
+        results: list[PairVerdict | None] = [None] * len(pairs)
+        if not routed:
+            return results
+        texts = [(k, side) for k in routed for side in (0, 1)]
+        outcomes = await asyncio.gather(*(
+            self._verify_one(pairs[k].completions()[side], pairs[k]) for k, side in texts
+        ))
+        status = dict(zip(texts, outcomes))
+        for k in routed:
+            a, b = status[(k, 0)], status[(k, 1)]
+            if a is not None and b is not None and a != b:
+                self.stats.verified += 1
+                results[k] = PairVerdict(winner="A" if a else "B", score=1.0 if a else -1.0, source="verifier",
+                                         verification=(a, b))
+        return results
+
+    async def _verify_one(self, completion: str, pair: JudgePair) -> bool | None:
+        assert self.verifier is not None
+        try:
+            result = await asyncio.to_thread(self.verifier, completion, gold=pair.gold, tests=pair.tests, task=pair.task)
+        except Exception as error:  # noqa: BLE001 - a verifier failure only means "ask the judge"
+            log.warning("verifier failed (%s: %s); the judge decides", type(error).__name__, error)
+            return None
+        return verifier_outcome(result)
+
+    # --- groups ----------------------------------------------------------------------------
+
+    def score_group(self, prompt: str | Conversation, completions: Sequence[str], *, strategy: str = "adaptive",
+                    max_calls: int | None = None, reference: str | None = None, gold: str | None = None,
+                    tests: Any = None, task: str | None = None, seed: int = 0) -> GroupScores:
+        """One reward in [-1, 1] per completion of ``prompt``, from pairwise judgments.
+
+        ``strategy`` and ``max_calls`` are those of :func:`~rmr1_plugin.ranking.rank_group`;
+        ``reference`` (a baseline answer) is required by and only used with
+        ``strategy="reference"``. With ``gold``/``tests`` and ``task`` ``"math"``/``"code"``,
+        each completion is verified once and the judge only sees pairs the verifier cannot order.
+        """
+        return run_sync(self.ascore_group(prompt, completions, strategy=strategy, max_calls=max_calls,
+                                          reference=reference, gold=gold, tests=tests, task=task, seed=seed))
+
+    async def ascore_group(self, prompt: str | Conversation, completions: Sequence[str], *, strategy: str = "adaptive",
+                           max_calls: int | None = None, reference: str | None = None, gold: str | None = None,
+                           tests: Any = None, task: str | None = None, seed: int = 0) -> GroupScores:
+        """Async :meth:`score_group`."""
+        candidates = [_checked_completion(c, k) for k, c in enumerate(completions)]
+        if strategy == "reference":
+            if reference is None:
+                raise ValueError("strategy='reference' needs reference=<a baseline answer>")
+            candidates.append(_checked_completion(reference, "reference"))
+        elif reference is not None:
+            raise ValueError(f"reference= only applies to strategy='reference', not {strategy!r}")
+        if not completions:
+            return GroupScores(rewards=[], calls=0, strategy=strategy)
+
+        probe = _pair_for(prompt, "", "", gold, tests, task)
+        outcomes: list[bool | None] = [None] * len(candidates)
+        if self.config.verify and self.verifier is not None and _verifiable(probe):
+            outcomes = list(await asyncio.gather(*(self._verify_one(c, probe) for c in candidates)))
+        counts = {"judged_pairs": 0, "verified_pairs": 0, "no_verdict": 0}
+
+        async def acompare(pairs: list[Pair]) -> list[int | None]:
+            result: list[int | None] = [None] * len(pairs)
+            ask = []
+            for slot, (i, j) in enumerate(pairs):
+                a, b = outcomes[i], outcomes[j]
+                if a is not None and b is not None and a != b:
+                    result[slot] = 0 if a else 1
+                    counts["verified_pairs"] += 1
+                else:
+                    ask.append(slot)
+            judge_pairs = [_pair_for(prompt, candidates[pairs[s][0]], candidates[pairs[s][1]]) for s in ask]
+            counts["judged_pairs"] += len(judge_pairs)
+            for slot, verdict in zip(ask, await self.ajudge(judge_pairs)):
+                result[slot] = None if verdict.winner is None else (0 if verdict.winner == "A" else 1)
+                counts["no_verdict"] += verdict.winner is None
+            return result
+
+        ref_index = len(completions) if strategy == "reference" else None
+        scores = await arank_group(len(candidates), acompare, strategy, max_calls, reference=ref_index, seed=seed)
+        if ref_index is not None:
+            scores.rewards = scores.rewards[:ref_index]
+        scores.details.update(counts, verification=outcomes[: len(completions)])
+        return scores
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def default_verifier() -> Verifier | None:
+    """The routing function of :mod:`rmr1_plugin.verify` when that module is present, else None."""
+    try:
+        from rmr1_plugin import verify
+    except ImportError:
+        return None
+    return getattr(verify, "route", None)
+
+
+def verifier_outcome(result: Any) -> bool | None:
+    """Read a verifier result as pass (True), fail (False) or undecided (None).
+
+    >>> verifier_outcome({"status": "correct"}), verifier_outcome({"status": "timeout"}), verifier_outcome(False)
+    (True, None, False)
+    """
+    if result is None or isinstance(result, bool):
+        return result
+    status = result.get("status") if isinstance(result, dict) else getattr(result, "status", None)
+    status = getattr(status, "value", status)  # enums
+    if not isinstance(status, str):
+        return None
+    status = status.lower()
+    return True if status in PASS_STATUSES else False if status in FAIL_STATUSES else None
+
+
+def _verifiable(pair: JudgePair) -> bool:
+    return pair.task in ("math", "code") and (pair.gold is not None or pair.tests is not None)
+
+
+def _pair_for(prompt: str | Conversation, a: str, b: str, gold: str | None = None, tests: Any = None,
+              task: str | None = None) -> JudgePair:
+    if isinstance(prompt, str):
+        return JudgePair(question=prompt, answer_a=a, answer_b=b, gold=gold, tests=tests, task=task)
+    conversation = list(prompt)
+    return JudgePair(conversation_a=conversation + [{"role": "assistant", "content": a}],
+                     conversation_b=conversation + [{"role": "assistant", "content": b}],
+                     gold=gold, tests=tests, task=task)
+
+
+def _as_pair(pair: JudgePair | dict[str, Any], index: int) -> JudgePair:
+    if isinstance(pair, JudgePair):
+        return pair
+    if isinstance(pair, dict):
+        try:
+            return JudgePair(**pair)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"pair {index}: {error}") from None
+    raise TypeError(f"pair {index}: expected a JudgePair or a dict, got {type(pair).__name__}")
+
+
+def _checked_completion(completion: Any, index: int | str) -> str:
+    if not isinstance(completion, str):
+        raise TypeError(f"completion {index}: expected a string, got {type(completion).__name__}")
+    return completion
+
+
+def _last_assistant(conversation: list[dict[str, str]]) -> str:
+    for message in reversed(conversation):
+        if message.get("role") == "assistant":
+            return message.get("content", "")
+    return ""
+
+
+def _decisive(requests: list[_Request]) -> bool:
+    winners = [r.generation and parse_verdict(r.generation.text, truncated=r.generation.finish_reason == "length").winner
+               if r.generation and r.generation.finish_reason != "error" else None for r in requests]
+    return None not in winners and len(set(winners)) == 1
+
+
+def _sign(x: float) -> int:
+    return (x > 0) - (x < 0)
+
+
+def _summarise(errors: list[str]) -> str:
+    counts: dict[str, int] = {}
+    for error in errors:
+        counts[error] = counts.get(error, 0) + 1
+    return ", ".join(f"{e} (x{n})" if n > 1 else e for e, n in counts.items())
