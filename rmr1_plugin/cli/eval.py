@@ -69,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     judging.add_argument("--seed", type=int, default=0, help="seed of the A/B coin and of sampling (default 0)")
     judging.add_argument("--batch-size", type=int, default=16, help="comparisons per engine call and log write (default 16)")
     judging.add_argument("--cache", help="judgment cache file: identical prompts are not generated twice")
+    judging.add_argument("--backend-errors", choices=("stop", "wrong"), default="stop",
+                         help="when the backend fails for a prompt: stop (default; finished comparisons stay "
+                              "logged, rerun to resume) or wrong (log it without a winner, count it as wrong)")
     judging.add_argument("--no-neutralize", action="store_true",
                          help="show candidate text byte-exact (turns off the verdict-injection defence)")
     parser.add_argument("--overwrite", action="store_true", help="discard an existing log in --out instead of resuming")
@@ -106,7 +109,9 @@ def parse_options(items: list[str]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rmr1_plugin.backends import BackendError
     from rmr1_plugin.data.formats import RecordError
+    from rmr1_plugin.judge import JudgeError
     from rmr1_plugin.evaluate.log import LogError
     from rmr1_plugin.evaluate.report import plot_categories, print_results
     from rmr1_plugin.evaluate.runner import PLOT_NAME, EvalSettings, evaluate
@@ -120,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
             benchmark=args.benchmark, data=str(args.data), split=args.split, limit=args.limit,
             backend=args.backend, model=args.model, position=args.position, votes=args.votes,
             style=resolve_style(args.style, args.model), neutralize=not args.no_neutralize, seed=args.seed,
-            batch_size=args.batch_size,
+            batch_size=args.batch_size, backend_errors=args.backend_errors,
             generation={"max_new_tokens": args.max_new_tokens, "temperature": args.temperature},
         )
         judge = build_judge(settings, base_url=args.base_url, replay=args.replay, cache=args.cache, options=options)
@@ -130,6 +135,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nrmr1 eval: interrupted; rerun the same command to resume from {out / 'samples.jsonl'}",
               file=sys.stderr)
         return 130
+    except (JudgeError, BackendError) as exc:
+        print(f"rmr1 eval: the backend failed: {exc}\nFinished comparisons are in {out / 'samples.jsonl'}; "
+              "rerun the same command to resume (or pass --backend-errors wrong to count failures as wrong).",
+              file=sys.stderr)
+        return 1
     except (RecordError, LogError, ValueError, FileNotFoundError) as exc:
         print(f"rmr1 eval: error: {exc}", file=sys.stderr)
         return 1

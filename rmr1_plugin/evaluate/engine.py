@@ -44,6 +44,6 @@ def build_judge(
         votes=settings.votes,
         neutralize=settings.neutralize,
         generation=GenerationSettings(seed=settings.seed, **settings.generation),
-        on_error="none",
+        on_error="raise" if settings.backend_errors == "stop" else "none",
     )
     return Judge(backend, config, cache=GenerationCache(cache) if cache else None)

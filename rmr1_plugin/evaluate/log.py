@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 #: Settings that must match for a log to be resumed (all others, e.g. batch size, may change).
 RESUME_KEYS: tuple[str, ...] = (
     "benchmark", "backend", "model", "position", "votes", "style", "neutralize", "seed", "generation",
+    "backend_errors",
 )
 
 

@@ -16,6 +16,7 @@ Position policy (``position``):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import random
@@ -62,6 +63,9 @@ class EvalSettings(BaseModel):
     seed: int = 0
     batch_size: int = Field(16, ge=1)
     generation: dict[str, Any] = Field(default_factory=dict)
+    #: ``stop``: a backend failure ends the run (finished batches stay logged; rerun to resume);
+    #: ``wrong``: the comparison is logged without a winner and counts as wrong.
+    backend_errors: Literal["stop", "wrong"] = "stop"
 
 
 def chosen_position(seed: int, pair_id: str) -> Literal["A", "B"]:
@@ -239,7 +243,9 @@ def evaluate(
     if missing:
         raise RuntimeError(f"{len(missing)} comparisons are missing from {log.path} after the run, e.g. {sorted(missing)[:3]}")
     results = summarize(settings.benchmark, records)
+    stats = getattr(judge, "stats", None)
     results.update({
+        "engine": dataclasses.asdict(stats) if dataclasses.is_dataclass(stats) else None,
         "settings": settings.model_dump(),
         "judged_this_run": judged,
         "resumed": len(pairs) - judged,

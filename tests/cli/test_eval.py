@@ -110,7 +110,7 @@ def test_rm_bench_with_recorded_generations(shared_dir, tmp_path, capsys):
     assert "RM-Bench domains" in printed and f"{100 * results['scores']['average']:.1f}" in printed
 
 
-def test_rmb_pairwise_and_best_of_n_with_a_missing_recording(shared_dir, tmp_path):
+def test_rmb_pairwise_and_best_of_n_with_a_missing_recording(shared_dir, tmp_path, capsys):
     data = tmp_path / "rmb"
     for part in ("Pairwise_set/Harmlessness/S1.json", "Pairwise_set/Helpfulness/Code/Documentation.json",
                  "BoN_set/Harmlessness/S1.json"):
@@ -122,8 +122,17 @@ def test_rmb_pairwise_and_best_of_n_with_a_missing_recording(shared_dir, tmp_pat
     replay = record_generations(pairs, tmp_path / "judge.jsonl", right, skip={missing})
     out = tmp_path / "out"
 
-    assert main(["eval", "--benchmark", "rmb", "--data", str(data), "--backend", "replay", "--replay", str(replay),
-                 "--out", str(out), "--no-progress", "--batch-size", "5"]) == 0
+    args = ["eval", "--benchmark", "rmb", "--data", str(data), "--backend", "replay", "--replay", str(replay),
+            "--out", str(out), "--no-progress", "--batch-size", "5"]
+    # By default a backend failure stops the run: it is not the judge's mistake.
+    assert main(args) == 1
+    assert "no recorded generation" in capsys.readouterr().err
+    stopped_at = len(read_log(out))
+    assert stopped_at % 5 == 0 and stopped_at < len(pairs) and missing not in {r["id"] for r in read_log(out)}
+    # Counting failures as wrong needs a fresh run: the setting is part of what a log was made with.
+    assert main(args + ["--backend-errors", "wrong"]) == 1
+    assert "backend_errors='stop', now backend_errors='wrong'" in capsys.readouterr().err
+    assert main(args + ["--backend-errors", "wrong", "--overwrite"]) == 0
 
     results = json.loads((out / "results.json").read_text())
     log = {r["id"]: r for r in read_log(out)}
