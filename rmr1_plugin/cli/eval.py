@@ -53,7 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                               "replay: recorded generations")
     backend.add_argument("--model", help="checkpoint path or hub id (transformers, vllm), or served model name (openai)")
     backend.add_argument("--base-url", help="openai: server URL, e.g. http://127.0.0.1:8000/v1")
-    backend.add_argument("--replay", help="replay: JSONL of recorded generations")
+    backend.add_argument("--replay", help="replay: JSONL of recorded generations (lines of messages + text, as "
+                                          "--record writes them)")
+    backend.add_argument("--record", help="append every generation to this JSONL file, to replay the run later "
+                                          "(e.g. with another parser or position policy) without a GPU")
     backend.add_argument("--backend-option", action="append", default=[], metavar="KEY=VALUE",
                          help="extra backend option (JSON values allowed), e.g. tensor_parallel_size=4; repeatable")
     judging = parser.add_argument_group("judging")
@@ -128,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, backend_errors=args.backend_errors,
             generation={"max_new_tokens": args.max_new_tokens, "temperature": args.temperature},
         )
-        judge = build_judge(settings, base_url=args.base_url, replay=args.replay, cache=args.cache, options=options)
+        judge = build_judge(settings, base_url=args.base_url, replay=args.replay, cache=args.cache,
+                            record=args.record, options=options)
         log.info("evaluating %s on %s (%s), writing to %s", args.model or args.backend, args.benchmark, args.data, out)
         results = evaluate(settings, out, judge, overwrite=args.overwrite, progress=not args.no_progress)
     except KeyboardInterrupt:

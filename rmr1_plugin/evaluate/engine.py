@@ -17,10 +17,15 @@ def build_judge(
     base_url: str | None = None,
     replay: str | None = None,
     cache: str | None = None,
+    record: str | None = None,
     options: dict[str, Any] | None = None,
 ) -> Any:
-    """A :class:`rmr1_plugin.judge.Judge` for ``settings`` (``position="both"`` -> ``swap="both"``)."""
-    from rmr1_plugin.backends import GenerationSettings, make_backend
+    """A :class:`rmr1_plugin.judge.Judge` for ``settings`` (``position="both"`` -> ``swap="both"``).
+
+    ``cache``: SQLite file of generations (else in memory); ``record``: also append every
+    generation to this JSONL file, which ``--backend replay`` serves later.
+    """
+    from rmr1_plugin.backends import GenerationSettings, RecordingBackend, make_backend
     from rmr1_plugin.cache import GenerationCache
     from rmr1_plugin.judge import Judge, JudgeConfig
 
@@ -38,6 +43,8 @@ def build_judge(
     if settings.backend in ("transformers", "vllm", "openai") and "model" not in backend_options:
         raise ValueError(f"--backend {settings.backend} needs --model")
     backend = make_backend(settings.backend, **backend_options)
+    if record:
+        backend = RecordingBackend(backend, record)
     config = JudgeConfig(
         style=settings.style,
         swap="both" if settings.position == "both" else "none",

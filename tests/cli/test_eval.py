@@ -82,7 +82,7 @@ def test_rm_bench_with_recorded_generations(shared_dir, tmp_path, capsys):
     out = tmp_path / "out"
 
     assert main(["eval", "--benchmark", "rm-bench", "--data", str(data), "--backend", "replay",
-                 "--replay", str(replay), "--out", str(out), "--no-progress"]) == 0
+                 "--replay", str(replay), "--out", str(out), "--no-progress", "--record", str(tmp_path / "rec.jsonl")]) == 0
 
     log = read_log(out)
     assert sorted(r["id"] for r in log) == sorted(p.id for p in pairs)  # every comparison exactly once
@@ -108,6 +108,10 @@ def test_rm_bench_with_recorded_generations(shared_dir, tmp_path, capsys):
     assert (out / "accuracy.png").read_bytes()[:4] == b"\x89PNG"
     printed = capsys.readouterr().out
     assert "RM-Bench domains" in printed and f"{100 * results['scores']['average']:.1f}" in printed
+    # --record wrote what the judge said; replaying it reproduces the run.
+    assert main(["eval", "--benchmark", "rm-bench", "--data", str(data), "--backend", "replay", "--replay",
+                 str(tmp_path / "rec.jsonl"), "--out", str(tmp_path / "again"), "--no-progress", "--no-plot"]) == 0
+    assert json.loads((tmp_path / "again" / "results.json").read_text())["scores"] == results["scores"]
 
 
 def test_rmb_pairwise_and_best_of_n_with_a_missing_recording(shared_dir, tmp_path, capsys):
