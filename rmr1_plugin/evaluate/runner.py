@@ -158,6 +158,8 @@ async def ajudge_all(
 def summarize(benchmark: str, records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Scores, per-category accuracy, error counts and flip rate of logged comparisons.
 
+    Per-category accuracy is over comparisons, except RMB's Best-of-N categories (over groups).
+
     >>> rows = [{"id": "1", "category": "hep-go", "correct": True, "error": None, "flipped": None},
     ...         {"id": "2", "category": "math-prm", "correct": False, "error": "no_verdict", "flipped": None}]
     >>> s = summarize("rewardbench", rows)
@@ -180,6 +182,8 @@ def summarize(benchmark: str, records: Iterable[Mapping[str, Any]]) -> dict[str,
             [(r["category"], r["correct"]) for r in rows if r.get("kind") == "pairwise"],
             [(r["category"], r["group"], r["correct"]) for r in rows if r.get("kind") == "bon"],
         )
+        # A Best-of-N category is scored per group (all losers beaten), not per comparison.
+        categories = {**scores["pairwise_categories"], **scores["bon_categories"]}
     else:
         raise ValueError(f"unknown benchmark {benchmark!r}")
     flips = [bool(r["flipped"]) for r in rows if r.get("flipped") is not None]

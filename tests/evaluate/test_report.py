@@ -31,6 +31,8 @@ def test_table_shows_scores_categories_errors_and_flip_rate():
     assert "rmb - tiny-judge" in text
     assert "Pairwise Helpfulness" in text and "75.0" in text  # 3 of 4 pairs
     assert "BoN Harmlessness" in text and "0.0" in text  # one loser won
+    per_category = [line for line in text.splitlines() if "BoN Harmlessness/S1" in line]
+    assert per_category and per_category[0].split("│")[2].strip() == "0.0"  # scored per group, n=1
     assert "pairwise Helpfulness/Chat/Discussion" in text and "BoN Harmlessness/S1" in text
     assert "Pairwise_set/" not in text
     assert "without a winner: no_verdict" in text
