@@ -227,35 +227,44 @@ def test_tiny_local_model_runs_through_the_same_path(tiny_model_path, tmp_path):
 
 
 @pytest.mark.timeout(300)
-def test_a_killed_run_resumes_with_every_sample_exactly_once(shared_dir, tmp_path):
+def test_an_interrupted_or_killed_run_resumes_with_every_sample_exactly_once(shared_dir, tmp_path):
     data = small_rm_bench(shared_dir, tmp_path / "rm-bench", per_file=20)
     pairs = load_benchmark("rm-bench", data)
     right = right_on_share(0.7)
     replay = record_generations(pairs, tmp_path / "judge.jsonl", right)
     out = tmp_path / "out"
+    log_path = out / "samples.jsonl"
     command = [sys.executable, "-m", "rmr1_plugin", "eval", "--benchmark", "rm-bench", "--data", str(data),
                "--backend", "replay", "--replay", str(replay), "--out", str(out), "--batch-size", "1",
                "--no-progress", "--no-plot"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
 
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    log_path = out / "samples.jsonl"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if log_path.exists() and log_path.read_bytes().count(b"\n") >= 40:
-            break
-        time.sleep(0.02)
-    assert process.poll() is None, "the run ended before it could be interrupted: " + process.stderr.read().decode()
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    partial = log_path.read_bytes().count(b"\n")
-    assert 40 <= partial < len(pairs)
+    def lines() -> int:
+        return log_path.read_bytes().count(b"\n") if log_path.exists() else 0
+
+    def interrupt_after(more: int, sig: signal.Signals) -> subprocess.Popen:
+        target = lines() + more
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None and lines() < target:
+            time.sleep(0.02)
+        assert process.poll() is None, "the run ended before it could be interrupted: " + process.stderr.read()
+        process.send_signal(sig)
+        process.wait(timeout=60)
+        return process
+
+    ctrl_c = interrupt_after(30, signal.SIGINT)  # Ctrl-C: a clean stop with a hint
+    assert ctrl_c.returncode == 130 and "rerun the same command to resume" in ctrl_c.stderr.read()
+    after_ctrl_c = lines()
+    interrupt_after(30, signal.SIGKILL)  # a kill: whatever was mid-write is torn
+    killed_at = lines()
+    assert 30 <= after_ctrl_c < killed_at < len(pairs)
 
     resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert resumed.returncode == 0, resumed.stderr
     ids = [r["id"] for r in read_log(out)]
     assert Counter(ids) == Counter(p.id for p in pairs)  # none twice, none missing
     results = json.loads((out / "results.json").read_text())
-    assert results["resumed"] >= partial and results["judged_this_run"] == len(pairs) - results["resumed"]
+    assert results["resumed"] >= killed_at and results["judged_this_run"] == len(pairs) - results["resumed"]
     assert results["accuracy"] == pytest.approx(sum(right(p, None) for p in pairs) / len(pairs))
     assert "resuming:" in resumed.stderr
