@@ -194,6 +194,35 @@ def test_rewardbench_both_orders_reports_the_flip_rate(tmp_path):
     assert all(r["swapped"] == [False, True] and len(r["generations"]) == 2 and r["winner"] is None for r in flipped)
 
 
+def test_votes_take_the_majority_of_sampled_judgments(tmp_path, capsys):
+    data = tmp_path / "filtered.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in REWARDBENCH_ROWS))
+    pairs = load_benchmark("rewardbench", data)
+    # Three samples per prompt (the replay backend serves them in order, one per vote):
+    # right, wrong, then right again on Chat; wrong, wrong, right elsewhere.
+    rows = []
+    for pair in pairs:
+        position = chosen_position(0, pair.id)
+        a, b = (pair.chosen, pair.rejected) if position == "A" else (pair.rejected, pair.chosen)
+        wrong = "B" if position == "A" else "A"
+        picks = [position, wrong, position] if pair.meta["subset"] == "alpacaeval-easy" else [wrong, wrong, position]
+        rows += [{"messages": build_judge_messages(conversation_a=a, conversation_b=b), "text": verdict_text(p)}
+                 for p in picks]
+    replay = tmp_path / "judge.jsonl"
+    replay.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ["eval", "--benchmark", "rewardbench", "--data", str(data), "--backend", "replay", "--replay", str(replay),
+            "--votes", "3", "--no-progress", "--no-plot"]
+
+    assert main(args + ["--out", str(tmp_path / "greedy")]) == 1
+    assert "votes=3 needs sampling" in capsys.readouterr().err
+    assert main(args + ["--temperature", "0.7", "--out", str(tmp_path / "out")]) == 0
+
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["scores"]["Chat"] == 1.0 and results["scores"]["Safety"] == 0.0
+    assert all(len(r["generations"]) == 3 for r in read_log(tmp_path / "out"))
+    assert results["engine"]["requests"] == 3 * len(pairs)
+
+
 def test_bad_input_is_a_clear_error(tmp_path, capsys):
     data = tmp_path / "filtered.json"
     data.write_text(json.dumps([{"id": 1, "prompt": "Q", "chosen": "a", "rejected": "b"}]))
