@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rmr1_plugin.backends import GenerationSettings, RecordingBackend, make_backend
+from rmr1_plugin.cache import GenerationCache
 from rmr1_plugin.evaluate.runner import EvalSettings
+from rmr1_plugin.judge import Judge, JudgeConfig
 
 
 def build_judge(
@@ -19,15 +22,12 @@ def build_judge(
     cache: str | None = None,
     record: str | None = None,
     options: dict[str, Any] | None = None,
-) -> Any:
+) -> Judge:
     """A :class:`rmr1_plugin.judge.Judge` for ``settings`` (``position="both"`` -> ``swap="both"``).
 
     ``cache``: SQLite file of generations (else in memory); ``record``: also append every
     generation to this JSONL file, which ``--backend replay`` serves later.
     """
-    from rmr1_plugin.backends import GenerationSettings, RecordingBackend, make_backend
-    from rmr1_plugin.cache import GenerationCache
-    from rmr1_plugin.judge import Judge, JudgeConfig
 
     backend_options = dict(options or {})
     if settings.model:

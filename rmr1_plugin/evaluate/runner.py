@@ -39,6 +39,7 @@ from rmr1_plugin.evaluate.scoring import (
     rm_bench_scores,
     rmb_scores,
 )
+from rmr1_plugin.judge import Judge, JudgePair
 from rmr1_plugin.prompts import Style
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def shown_order(pair: PreferencePair, position: Literal["A", "B"]) -> tuple[list
 
 
 def sample_record(
-    benchmark: str, pair: PreferencePair, position: Literal["A", "B"], swap: Position,
+    benchmark: str, pair: PreferencePair, position: Literal["A", "B"], policy: Position,
     prompt: list[dict], verdict: Any,
 ) -> dict[str, Any]:
     """The log line of one judged comparison.
@@ -102,7 +103,7 @@ def sample_record(
         "group": pair.meta.get("group"),
         **extra,
         "chosen_position": position,
-        "swap": swap,
+        "position": policy,
         "prompt": prompt,
         "generations": list(verdict.texts),
         "swapped": list(verdict.swapped),
@@ -117,15 +118,13 @@ def sample_record(
 
 async def ajudge_all(
     pairs: Sequence[PreferencePair],
-    judge: Any,
+    judge: Judge,
     log: SampleLog,
     settings: EvalSettings,
     *,
     progress: bool = True,
 ) -> int:
     """Judge every comparison not yet in ``log``, appending a line per comparison; returns how many were judged."""
-    from rmr1_plugin.judge import JudgePair
-
     done = log.read()
     todo = [p for p in pairs if p.id not in done]
     already = len(pairs) - len(todo)
@@ -231,7 +230,7 @@ def prepare_out(out: Path, settings: EvalSettings, *, overwrite: bool = False) -
 def evaluate(
     settings: EvalSettings,
     out: str | Path,
-    judge: Any,
+    judge: Judge,
     *,
     overwrite: bool = False,
     progress: bool = True,
