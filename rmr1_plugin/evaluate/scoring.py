@@ -172,6 +172,15 @@ def rm_bench_difficulty(matrix: Matrix) -> dict[str, float]:
     return {"hard": hard, "normal": normal, "easy": easy}
 
 
+def rm_bench_matrix(score_chosen: Sequence[float], score_rejected: Sequence[float]) -> list[list[float]]:
+    """A record's correctness matrix from scalar rewards (RM-Bench's ``compute_accuracy``: chosen must score higher).
+
+    >>> rm_bench_matrix([0.9, 0.5, 0.2], [0.3, 0.6, 0.1])
+    [[1.0, 1.0, 1.0], [1.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
+    """
+    return [[float(c > r) for r in score_rejected] for c in score_chosen]
+
+
 def rm_bench_scores(records: Iterable[tuple[str, Matrix]]) -> dict[str, object]:
     """RM-Bench scores from ``(domain, 3x3 correctness matrix)`` per record.
 

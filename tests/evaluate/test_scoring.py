@@ -10,6 +10,7 @@ from rmr1_plugin.evaluate import (
     rewardbench_score,
     rewardbench_sections,
     rm_bench_difficulty,
+    rm_bench_matrix,
     rm_bench_scores,
     rmb_bon_correct,
     rmb_scores,
@@ -150,6 +151,17 @@ def test_domains_average_their_records_and_totals_average_the_domains():
     assert scores["normal"] == pytest.approx((0.5 + 1.0 + 1.0) / 3)
     assert scores["average"] == pytest.approx((0.5 + 2.5 / 3 + 2 / 3) / 3)
     assert "math" not in scores["domains"]
+
+
+def test_scalar_rewards_give_the_matrix_of_rm_bench_compute_accuracy():
+    """A scalar RM that adds 1 per style level (concise < detailed < markdown) on top of a 0.5 quality gap."""
+    style = [0.0, 1.0, 2.0]
+    chosen = [0.5 + s for s in style]
+    rejected = list(style)
+    matrix = rm_bench_matrix(chosen, rejected)
+    assert matrix == [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]
+    assert rm_bench_difficulty(matrix) == {"hard": 0.0, "normal": 1.0, "easy": 1.0}
+    assert rm_bench_matrix([1.0], [1.0]) == [[0.0]]  # a tie is not a win
 
 
 def test_unknown_domain_is_an_error():
