@@ -1,0 +1,547 @@
+"""Inside the local sandbox: confine this process, then run untrusted code.
+
+Started by :mod:`rmr1_plugin.verify.sandbox` as ``python -I -S _child.py MODE FDS_JSON``; imports
+the standard library only. The setup (limits, code, tests) arrives on a pipe and what confinement
+was applied leaves on another, both closed before any untrusted code runs.
+
+Modes:
+  program  run the code as ``__main__`` (stdin/stdout tests; stdout is compared by the parent)
+  serve    the candidate: exec the code, then answer calls on a request pipe with plain values
+  tests    the tests: run the test code, calling candidate names over the pipe; report each test
+           on a channel only this process holds (the candidate never sees tests or expectations)
+"""
+
+from __future__ import annotations
+
+import builtins
+import ctypes
+import ctypes.util
+import json
+import linecache
+import os
+import resource
+import select
+import sys
+import time
+import traceback
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+SIGKILL = 9
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 0x4000, 1 << 18
+#: Per-mount flags a remount in a user namespace must keep (they are locked).
+_KEPT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": 1024,
+               "nodiratime": 2048, "relatime": 1 << 21}
+
+
+# -- confinement -------------------------------------------------------------------------------
+
+
+def _libc():
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _unshare(libc, flags: int) -> str | None:
+    if libc.unshare(flags) != 0:
+        return os.strerror(ctypes.get_errno())
+    return None
+
+
+def confine(setup: dict, fds: dict) -> None:
+    """Apply namespaces, identity, limits and environment; returns in the confined process.
+
+    With a new pid namespace this forks twice: the outer process waits and relays the exit status;
+    pid 1 of the namespace only reaps (a namespace's init ignores default-action signals such as
+    SIGXCPU, so the code must not be pid 1); the code runs as pid 2. When pid 1 dies, every process
+    the code started dies with it, ``setsid`` or not.
+    """
+    info_fd = fds["info"]
+    libc = _libc()
+    # If the harness dies, so does the run (it waits for us in the thread that started us).
+    libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    if os.getppid() != fds.get("parent", os.getppid()):
+        os._exit(137)
+    info = {"network_isolated": False, "pid_namespace": False, "read_only_host": False, "uid": os.getuid(),
+            "notes": []}
+    want_net = setup.get("isolate_network", True)
+    net = CLONE_NEWNET if want_net else 0
+    uid, gid = os.getuid(), os.getgid()
+    root = uid == 0
+    user = 0 if root else CLONE_NEWUSER  # unprivileged namespaces need a user namespace
+    error = _unshare(libc, user | net | CLONE_NEWPID | CLONE_NEWNS)
+    if error is None:
+        info["network_isolated"], info["pid_namespace"] = bool(net), True
+    else:
+        info["notes"].append(f"no pid namespace ({error}): processes that call setsid() may outlive the "
+                             "deadline, bounded by RLIMIT_CPU")
+        if net and _unshare(libc, user | net) is None:
+            info["network_isolated"] = True
+        elif net:
+            info["notes"].append(f"no network namespace ({error}): the code can reach the network")
+    if user and (info["pid_namespace"] or info["network_isolated"]):
+        _map_own_ids(uid, gid)
+    if info["pid_namespace"]:
+        _enter_pid_namespace(libc, fds)
+    drop = setup.get("drop_to") if root else None
+    if info["pid_namespace"]:  # our own mount namespace: the host's files become read-only
+        problem = _expose_interpreter(libc, drop) if drop else None
+        problem = problem or _lock_filesystem(libc, setup["cwd"], setup["limits"]["fsize_mb"], drop or (uid, gid))
+        info["read_only_host"] = problem is None
+        if problem:
+            info["notes"].append(problem)
+    if drop:
+        os.setgroups([])
+        os.setgid(drop[1])
+        os.setuid(drop[0])  # root -> nobody also clears every capability
+        info["uid"] = drop[0]
+    elif root:
+        info["notes"].append("running as root: the code can write any file")
+    else:
+        _drop_capabilities(libc)  # those the user namespace granted
+        if not info["read_only_host"]:
+            info["notes"].append("not root and no private mount namespace: runs under your own user id, "
+                                 "so files you can write, it can write")
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)  # no setuid binary gives anything back
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no /proc/<pid>/fd, mem or ptrace for same-uid processes
+    limits = setup["limits"]
+    for name, value in (("RLIMIT_CPU", limits["cpu_s"]), ("RLIMIT_AS", limits["memory_mb"] * 1024 * 1024),
+                        ("RLIMIT_NPROC", limits["nproc"]), ("RLIMIT_FSIZE", limits["fsize_mb"] * 1024 * 1024),
+                        ("RLIMIT_NOFILE", limits.get("nofile", 256)), ("RLIMIT_CORE", 0)):
+        # CPU: SIGXCPU at the soft limit (reported as a timeout), SIGKILL a second later.
+        hard = value + 1 if name == "RLIMIT_CPU" else value
+        try:
+            resource.setrlimit(getattr(resource, name), (value, hard))
+        except (ValueError, OSError) as exc:
+            info["notes"].append(f"{name} not applied: {exc}")
+    os.chdir(setup["cwd"])
+    os.write(info_fd, json.dumps(info).encode())
+    os.close(info_fd)
+
+
+def _map_own_ids(uid: int, gid: int) -> None:
+    """In a fresh user namespace, map our own ids to themselves (files and tmpfs need mapped ids)."""
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as stream:
+            stream.write(text)
+
+
+def _lock_filesystem(libc, cwd: str, size_mb: int, owner: tuple[int, int] | list[int]) -> str | None:
+    """Remount every mount read-only (in our private mount namespace) and give the code a fresh,
+    size-capped tmpfs as its working directory: it can write nowhere on the host."""
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return f"could not make mounts private ({os.strerror(ctypes.get_errno())}); host files stay writable"
+    failed = []
+    with open("/proc/self/mountinfo") as stream:
+        entries = [line.split() for line in stream]
+    for fields in entries:
+        target = fields[4].encode().decode("unicode_escape").encode("latin-1")
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+        for option in fields[5].split(","):
+            flags |= _KEPT_FLAGS.get(option, 0)
+        if libc.mount(None, target, None, flags, None) != 0 and not target.startswith((b"/proc", b"/sys")):
+            failed.append(target.decode(errors="replace"))
+    options = f"size={max(1, size_mb) * 4}m,mode=0700,uid={owner[0]},gid={owner[1]}".encode()
+    if libc.mount(b"tmpfs", cwd.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) != 0:
+        return f"could not mount a private working directory ({os.strerror(ctypes.get_errno())})"
+    if failed:
+        return f"these mounts stay writable: {', '.join(failed[:8])}"
+    return None
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities(libc) -> None:
+    """Clear every capability (a new user namespace grants them all inside it)."""
+    libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), (_CapData * 2)())
+
+
+def _exit_like(status: int) -> None:
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+
+
+def _enter_pid_namespace(libc, fds: dict) -> None:
+    """Fork into the new pid namespace (see :func:`confine`); returns in pid 2."""
+    held = [v for k, v in fds.items() if k not in ("setup", "parent")]
+    lifeline_r, lifeline_w = os.pipe()
+    pid = os.fork()
+    if pid:  # outside: relay the status; hold nothing the parent or the code could wait on
+        for fd in (lifeline_r, 0, 1, 2, *held):
+            os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        _exit_like(status)
+    os.close(lifeline_w)
+    libc.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)  # the outer process killed -> the namespace goes
+    ready, _, _ = select.select([lifeline_r], [], [], 0)
+    if ready:  # it died before the line above took effect
+        os._exit(137)
+    os.close(lifeline_r)
+    child = os.fork()
+    if child:  # pid 1: reap until the code's process ends, then end the namespace with its status
+        for fd in (0, 1, 2, *held):
+            os.close(fd)
+        while True:
+            reaped, status = os.wait()
+            if reaped == child:
+                _exit_like(status)
+
+
+def _expose_interpreter(libc, drop: list) -> str | None:
+    """Let the sandbox user reach the interpreter when it lives under a closed folder (``/root``).
+
+    In this process's own mount namespace, each closed ancestor gets an empty tmpfs on top with
+    only the needed entries bind-mounted back, so the rest of it (keys, tokens) stays hidden.
+    """
+    uid, gid = drop
+    needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+              *(p for p in sys.path if p)}
+    closed: dict[str, set[str]] = {}
+    for path in needed:
+        parts = os.path.realpath(path).split(os.sep)[1:]
+        for i in range(len(parts) - 1):
+            ancestor = os.sep + os.sep.join(parts[:i])
+            mode = os.stat(ancestor)
+            if not (mode.st_mode & 0o001 or (mode.st_uid == uid and mode.st_mode & 0o100)
+                    or (mode.st_gid == gid and mode.st_mode & 0o010)):
+                closed.setdefault(ancestor, set()).add(parts[i])
+                break
+    if not closed:
+        return None
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return f"could not make mounts private ({os.strerror(ctypes.get_errno())}); interpreter may be unreachable"
+    for ancestor, names in closed.items():
+        handles = {name: os.open(os.path.join(ancestor, name), os.O_PATH) for name in names}
+        if libc.mount(b"tmpfs", ancestor.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=755,size=64k") != 0:
+            return f"could not cover {ancestor} ({os.strerror(ctypes.get_errno())}); interpreter may be unreachable"
+        for name, fd in handles.items():
+            target = os.path.join(ancestor, name)
+            os.mkdir(target)
+            if libc.mount(f"/proc/self/fd/{fd}".encode(), target.encode(), None, MS_BIND | MS_REC, None) != 0:
+                return f"could not expose {target} ({os.strerror(ctypes.get_errno())})"
+            os.close(fd)
+    return None
+
+
+# -- plain values across the boundary ------------------------------------------------------------
+
+_type = type
+_PLAIN_SEQ = {list: "l", tuple: "t", set: "S", frozenset: "F"}
+_DECODE_SEQ = {"l": list, "t": tuple, "S": set, "F": frozenset}
+MAX_DEPTH = 64
+
+
+class Unencodable(Exception):
+    pass
+
+
+def encode(value, handles: dict | None, depth: int = 0):
+    """A value as tagged JSON; non-plain objects become handles (or fail when ``handles`` is None)."""
+    if depth > MAX_DEPTH:
+        raise Unencodable("value nested too deeply")
+    t = _type(value)
+    if value is None:
+        return ["n"]
+    if t is bool:
+        return ["B", value]
+    if t is int:
+        return ["i", value]
+    if t is float:
+        return ["f", repr(value)]
+    if t is str:
+        return ["s", value]
+    if t is bytes:
+        return ["b", value.hex()]
+    if t is complex:
+        return ["c", [repr(value.real), repr(value.imag)]]
+    if t in _PLAIN_SEQ:
+        return [_PLAIN_SEQ[t], [encode(x, handles, depth + 1) for x in value]]
+    if t is dict:
+        return ["d", [[encode(k, handles, depth + 1), encode(v, handles, depth + 1)] for k, v in value.items()]]
+    if handles is None:
+        if isinstance(value, Remote):  # a candidate object handed back to the candidate
+            return ["h", object.__getattribute__(value, "_rmr1_handle"), ""]
+        raise Unencodable(f"cannot send a {t.__name__} object to the candidate")
+    key = len(handles) + 1
+    handles[key] = value
+    return ["h", key, t.__name__]
+
+
+def decode(data, make_handle, depth: int = 0):
+    """Strict inverse of :func:`encode`: only genuine built-in values (and handles) come out."""
+    if depth > MAX_DEPTH or not isinstance(data, list) or not data or not isinstance(data[0], str):
+        raise ValueError("malformed value")
+    tag = data[0]
+    if tag == "n":
+        return None
+    body = data[1]
+    if tag == "B" and _type(body) is bool:
+        return body
+    if tag == "i" and _type(body) is int:
+        return body
+    if tag == "f" and _type(body) is str:
+        return float(body)
+    if tag == "s" and _type(body) is str:
+        return body
+    if tag == "b" and _type(body) is str:
+        return bytes.fromhex(body)
+    if tag == "c":
+        return complex(float(body[0]), float(body[1]))
+    if tag in _DECODE_SEQ and _type(body) is list:
+        return _DECODE_SEQ[tag](decode(x, make_handle, depth + 1) for x in body)
+    if tag == "d" and _type(body) is list:
+        return {decode(k, make_handle, depth + 1): decode(v, make_handle, depth + 1) for k, v in body}
+    if tag == "h" and _type(body) is int:
+        return make_handle(body, str(data[2]) if len(data) > 2 else "object")
+    raise ValueError(f"malformed value tagged {tag!r}")
+
+
+# -- line channel ------------------------------------------------------------------------------
+
+
+class Channel:
+    """JSON lines over a pair of pipe fds, with a deadline on reads and a cap on message size."""
+
+    def __init__(self, read_fd: int | None, write_fd: int | None, max_bytes: int = 64 << 20) -> None:
+        self.read_fd, self.write_fd, self.max_bytes = read_fd, write_fd, max_bytes
+        self.buffer = b""
+
+    def send(self, message) -> None:
+        data = json.dumps(message).encode() + b"\n"
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.write_fd, view):]
+
+    def receive(self, deadline: float | None):
+        while b"\n" not in self.buffer:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([self.read_fd], [], [], wait)
+            if not ready:
+                raise TestTimeout()
+            chunk = os.read(self.read_fd, 1 << 20)
+            if not chunk:
+                raise EOFError("the candidate process ended")
+            self.buffer += chunk
+            if len(self.buffer) > self.max_bytes:
+                raise ValueError("message from the candidate too large")
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return json.loads(line)
+
+
+class TestTimeout(BaseException):
+    """Raised in the tests process when a test overruns (a BaseException: test code cannot swallow it)."""
+
+
+# -- modes -----------------------------------------------------------------------------------------
+
+
+def run_program(setup: dict) -> None:
+    sys.argv = ["main.py"]
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    code = compile(setup["code"], "main.py", "exec")
+    del setup
+    exec(code, namespace)
+
+
+def serve(setup: dict, req_fd: int, resp_fd: int) -> None:
+    channel = Channel(req_fd, resp_fd)
+    handles: dict = {}
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    code = setup["code"]
+    del setup
+    try:
+        exec(compile(code, "solution.py", "exec"), namespace)
+    except BaseException as exc:  # noqa: BLE001 - any failure to load is the candidate's
+        channel.send({"load_error": f"{_type(exc).__name__}: {exc}"})
+        return
+    channel.send({"ready": True})
+    while True:
+        try:
+            request = channel.receive(None)
+        except EOFError:
+            return
+        try:
+            op = request["op"]
+            if op == "get":
+                if request["name"] not in namespace:
+                    raise NameError(f"name {request['name']!r} is not defined")
+                value = namespace[request["name"]]
+            elif op == "getattr":
+                value = getattr(handles[request["h"]], request["attr"])
+            elif op == "call":
+                args = [decode(a, lambda h, _t: handles[h]) for a in request["args"]]
+                kwargs = {k: decode(v, lambda h, _t: handles[h]) for k, v in request["kwargs"].items()}
+                value = handles[request["h"]](*args, **kwargs)
+            else:
+                raise ValueError(f"unknown op {op!r}")
+            reply = {"value": encode(value, handles)}
+        except BaseException as exc:  # noqa: BLE001 - reported to the tests as the candidate's exception
+            reply = {"exc": _type(exc).__name__, "msg": str(exc)[:2000]}
+        channel.send(reply)
+
+
+def run_tests(setup: dict, req_fd: int, resp_fd: int, report_fd: int) -> None:
+    channel = Channel(resp_fd, req_fd)
+    report = Channel(None, report_fd)
+    per_test = float(setup["per_test_timeout"])
+    state = {"deadline": None}
+
+    def rpc(message):
+        channel.send(message)
+        reply = channel.receive(state["deadline"])
+        if "exc" in reply:
+            name = str(reply["exc"])
+            cls = getattr(builtins, name, None)
+            if not (isinstance(cls, type) and issubclass(cls, Exception)):
+                cls = CandidateError
+            raise cls(f"{reply.get('msg', '')}" if cls is not CandidateError else f"{name}: {reply.get('msg', '')}")
+        return decode(reply["value"], make_remote)
+
+    def make_remote(handle: int, typename: str):
+        return Remote(handle, typename, rpc)
+
+    load_timeout = float(setup["load_timeout"])
+    status = "error"  # never taken from the candidate's message
+    try:
+        hello = channel.receive(time.monotonic() + load_timeout)
+    except TestTimeout:
+        hello, status = {"load_error": f"did not finish loading within {load_timeout:g} s"}, "timeout"
+    except Exception as exc:  # noqa: BLE001 - EOF, garbage, absurd nesting: all the candidate's doing
+        hello = {"load_error": f"ended or misbehaved while loading ({type(exc).__name__}: {exc})"}
+    if not (isinstance(hello, dict) and hello.get("ready") is True):
+        problem = str(hello.get("load_error"))[:2000] if isinstance(hello, dict) and "load_error" in hello else (
+            f"sent {str(hello)[:100]!r} instead of its ready message")
+        report.send({"test": -1, "status": status, "detail": f"candidate failed to load: {problem}"})
+        report.send({"done": True})
+        return
+
+    namespace = CandidateNames(rpc)
+    namespace["__name__"] = "__tests__"
+    namespace["__builtins__"] = builtins
+    blocks = list(setup["tests"])
+    entry_point = setup.get("entry_point")
+    if entry_point:
+        blocks.append(None)  # check(candidate) once the test code has been defined
+    for index, block in enumerate(blocks):
+        start = time.monotonic()
+        state["deadline"] = start + per_test
+        try:
+            if block is None:
+                check = dict.get(namespace, "check")
+                if not callable(check):
+                    raise NameError("the tests define no check(candidate) function to call with the entry point")
+                check(namespace[entry_point])
+            else:
+                name = f"test_{index}.py"
+                linecache.cache[name] = (len(block), None, block.splitlines(True), name)  # for failure messages
+                exec(compile(block, name, "exec"), namespace)
+            outcome = {"status": "passed"}
+        except TestTimeout:
+            report.send({"test": index, "status": "timeout", "seconds": time.monotonic() - start,
+                         "detail": f"no answer within the {per_test:g} s per-test deadline"})
+            report.send({"done": True})
+            return
+        except AssertionError as exc:
+            outcome = {"status": "failed", "detail": _where(exc) + (f": {exc}" if str(exc) else "")}
+        except EOFError as exc:
+            outcome = {"status": "failed", "detail": str(exc)}
+            report.send({"test": index, **outcome, "seconds": time.monotonic() - start})
+            break
+        except Exception as exc:  # noqa: BLE001 - a test that raises has failed
+            outcome = {"status": "failed", "detail": f"{_type(exc).__name__}: {exc}"[:2000]}
+        report.send({"test": index, **outcome, "seconds": time.monotonic() - start})
+    report.send({"done": True})
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    test_frames = [f for f in frames if f.filename.startswith("test_")]
+    frame = (test_frames or frames or [None])[-1]
+    return f"assertion failed at {frame.filename}:{frame.lineno}: {frame.line}" if frame else "assertion failed"
+
+
+class CandidateError(Exception):
+    """An exception of a non-builtin type raised by the candidate."""
+
+
+class CandidateNames(dict):
+    """Globals of the test code: names the tests do not define are looked up in the candidate."""
+
+    def __init__(self, rpc) -> None:
+        super().__init__()
+        self._rpc = rpc
+
+    def __missing__(self, name: str):
+        if hasattr(builtins, name):
+            return getattr(builtins, name)
+        value = self._rpc({"op": "get", "name": name})
+        self[name] = value
+        return value
+
+
+class Remote:
+    """A candidate object seen from the tests: callable and attribute access go to the candidate;
+    comparing, hashing or truth-testing it raises, so only plain values are ever judged."""
+
+    __slots__ = ("_rmr1_handle", "_rmr1_rpc", "_rmr1_type")
+
+    def __init__(self, handle: int, typename: str, rpc) -> None:
+        object.__setattr__(self, "_rmr1_handle", handle)
+        object.__setattr__(self, "_rmr1_type", typename)
+        object.__setattr__(self, "_rmr1_rpc", rpc)
+
+    def __call__(self, *args, **kwargs):
+        rpc = object.__getattribute__(self, "_rmr1_rpc")
+        return rpc({"op": "call", "h": object.__getattribute__(self, "_rmr1_handle"),
+                    "args": [encode(a, None) for a in args],
+                    "kwargs": {k: encode(v, None) for k, v in kwargs.items()}})
+
+    def __getattr__(self, name: str):
+        rpc = object.__getattribute__(self, "_rmr1_rpc")
+        return rpc({"op": "getattr", "h": object.__getattribute__(self, "_rmr1_handle"), "attr": name})
+
+    def __repr__(self) -> str:
+        return f"<candidate {object.__getattribute__(self, '_rmr1_type')} object>"
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError(f"the candidate returned a {object.__getattribute__(self, '_rmr1_type')} object; "
+                        "only plain values (numbers, strings, bytes, lists, tuples, dicts, sets) are judged")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __bool__ = __len__ = __iter__ = _refuse
+    __hash__ = __contains__ = __index__ = __int__ = __float__ = __str__ = __format__ = _refuse  # type: ignore[assignment]
+
+
+# -- entry -------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    mode = sys.argv[1]
+    fds = json.loads(sys.argv[2])
+    import site  # started with -S: site-packages without running .pth start-up hooks
+
+    sys.path.extend(p for p in site.getsitepackages() if p not in sys.path)
+    sys.set_int_max_str_digits(0)
+    with os.fdopen(fds["setup"], "rb") as stream:
+        setup = json.loads(stream.read())
+    confine(setup, fds)
+    if mode == "program":
+        run_program(setup)
+    elif mode == "serve":
+        serve(setup, fds["req"], fds["resp"])
+    elif mode == "tests":
+        run_tests(setup, fds["req"], fds["resp"], fds["report"])
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+
+
+if __name__ == "__main__":
+    main()

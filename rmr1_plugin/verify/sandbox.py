@@ -1,0 +1,378 @@
+"""Where untrusted code runs: the :class:`Sandbox` protocol, a local one and a SandboxFusion client.
+
+:class:`LocalSandbox` (the default) starts a fresh ``python -I`` per run in its own session and
+temporary directory, with a scrubbed environment, a new network namespace (no network, not even
+loopback), a new pid namespace (the whole tree dies with it), ``nobody``'s identity when started
+as root, and rlimits on CPU seconds, address space, processes, file size and open files. What
+could not be applied is said in :class:`~rmr1_plugin.verify.results.Isolation` ``notes``.
+
+For assertion tests it also offers :meth:`LocalSandbox.run_split`: the candidate and the tests
+run in two such processes joined by pipes, so the candidate never sees the tests or the expected
+values and only the tests process can report a pass (see docs/verify.md).
+
+:class:`SandboxFusionSandbox` runs programs on a SandboxFusion server (``POST /run_code``), the
+usual code sandbox of verl deployments, for scale-out.
+
+>>> outcome = LocalSandbox().run(RunRequest(code="print(input()[::-1])", stdin="abc\\n"))
+>>> outcome.status, outcome.stdout
+('finished', 'cba\\n')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+import httpx
+from pydantic import BaseModel, Field
+
+from rmr1_plugin.verify.results import Isolation, TestOutcome
+
+_CHILD = str(Path(__file__).with_name("_child.py"))
+
+
+class Limits(BaseModel):
+    """Per-process resource limits of a sandboxed run."""
+
+    cpu_s: int = Field(10, description="RLIMIT_CPU: CPU seconds")
+    memory_mb: int = Field(1024, description="RLIMIT_AS: address space, MiB")
+    nproc: int = Field(32, description="RLIMIT_NPROC: processes of the sandbox user")
+    fsize_mb: int = Field(16, description="RLIMIT_FSIZE: largest file (and stdout/stderr) written, MiB")
+    nofile: int = Field(256, description="RLIMIT_NOFILE: open files")
+
+
+class RunRequest(BaseModel):
+    """One program to run: ``code`` in ``language`` with ``stdin``, under ``timeout`` seconds of wall time."""
+
+    code: str
+    language: str = "python"
+    stdin: str = ""
+    timeout: float = 10.0
+    limits: Limits = Field(default_factory=Limits)
+
+
+class RunOutcome(BaseModel):
+    """What a program did. ``finished`` means it exited (any code); ``sandbox_error``: the sandbox failed."""
+
+    status: Literal["finished", "timeout", "sandbox_error"]
+    exit_code: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+    error: str | None = None
+    isolation: Isolation | None = None
+
+
+class SplitOutcome(BaseModel):
+    """What the tests process reported about a candidate (see :meth:`LocalSandbox.run_split`)."""
+
+    status: Literal["completed", "incomplete", "timeout", "sandbox_error"]
+    tests: list[TestOutcome] = Field(default_factory=list)
+    error: str | None = None
+    stderr_tail: str | None = None
+    seconds: float = 0.0
+    isolation: Isolation | None = None
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """Runs one program and reports what it printed; the harness decides what that means."""
+
+    name: str
+
+    def run(self, request: RunRequest) -> RunOutcome: ...
+
+
+@runtime_checkable
+class SplitSandbox(Sandbox, Protocol):
+    """A sandbox that can run a candidate and its assertion tests in separate processes."""
+
+    def run_split(self, code: str, tests: list[str], *, entry_point: str | None, timeout: float,
+                  per_test_timeout: float, limits: Limits) -> SplitOutcome: ...
+
+
+# -- local -------------------------------------------------------------------------------------
+
+
+class LocalSandbox:
+    """Fresh confined ``python -I -S`` processes on this machine (Python only for now).
+
+    ``-S`` skips ``site`` start-up work (``.pth`` hooks); the runner puts the site-packages folders
+    on ``sys.path`` itself, so installed libraries stay importable.
+
+    ``isolate_network``: put runs in a new network namespace (default). ``user``: the account to
+    run as when started as root (default ``nobody``). ``max_output_bytes``: how much of stdout and
+    stderr is read back.
+    """
+
+    name = "local"
+
+    def __init__(self, *, isolate_network: bool = True, user: str = "nobody", python: str = sys.executable,
+                 max_output_bytes: int = 1 << 20) -> None:
+        self.isolate_network = isolate_network
+        self.python = python
+        self.max_output_bytes = max_output_bytes
+        self.drop_to: tuple[int, int] | None = None
+        if os.getuid() == 0:
+            try:
+                entry = pwd.getpwnam(user)
+                self.drop_to = (entry.pw_uid, entry.pw_gid)
+            except KeyError:  # minimal images may lack the account; its conventional ids still work
+                self.drop_to = (65534, 65534)
+
+    def run(self, request: RunRequest) -> RunOutcome:
+        """Run one program; stdout and stderr come back (up to ``max_output_bytes``)."""
+        if request.language != "python":
+            return RunOutcome(status="sandbox_error", error=f"LocalSandbox runs python only, not {request.language!r}")
+        start = time.monotonic()
+        with _Workdir(self.drop_to) as cwd, tempfile.TemporaryFile() as stdin, \
+                tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+            stdin.write(request.stdin.encode())
+            stdin.seek(0)
+            try:
+                proc = self._spawn("program", {"code": request.code}, cwd, request.limits,
+                                   stdin=stdin, stdout=stdout, stderr=stderr, fds={})
+            except OSError as exc:
+                return RunOutcome(status="sandbox_error", error=f"could not start the sandbox: {exc}")
+            try:
+                code = proc.popen.wait(timeout=request.timeout)
+                status = "finished"
+            except subprocess.TimeoutExpired:
+                code, status = None, "timeout"
+            proc.kill()
+            if code is not None and code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+                status = "timeout"  # the CPU-seconds limit hit first
+            return RunOutcome(
+                status=status, exit_code=code, stdout=_read(stdout, self.max_output_bytes),
+                stderr=_read(stderr, self.max_output_bytes), seconds=time.monotonic() - start,
+                isolation=proc.isolation("stdout compared by the harness process"),
+            )
+
+    def run_split(self, code: str, tests: list[str], *, entry_point: str | None, timeout: float,
+                  per_test_timeout: float, limits: Limits) -> SplitOutcome:
+        """Run ``code`` in one confined process and ``tests`` in another; only the tests process can
+        report, over a pipe the candidate never holds. Each test gets ``per_test_timeout`` seconds,
+        everything together ``timeout``."""
+        start = time.monotonic()
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        report_r, report_w = os.pipe()
+        procs: list[_Proc] = []
+        try:
+            with _Workdir(self.drop_to) as cand_dir, _Workdir(self.drop_to) as test_dir, \
+                    tempfile.TemporaryFile() as cand_err, tempfile.TemporaryFile() as test_err:
+                try:
+                    procs.append(self._spawn("serve", {"code": code}, cand_dir, limits, stdin=subprocess.DEVNULL,
+                                             stdout=cand_err, stderr=cand_err, fds={"req": req_r, "resp": resp_w}))
+                    procs.append(self._spawn(
+                        "tests", {"tests": tests, "entry_point": entry_point, "per_test_timeout": per_test_timeout,
+                                  "load_timeout": max(per_test_timeout, 5.0)},
+                        test_dir, limits.model_copy(update={"cpu_s": max(limits.cpu_s, int(timeout) + 1)}),
+                        stdin=subprocess.DEVNULL, stdout=test_err, stderr=test_err,
+                        fds={"req": req_w, "resp": resp_r, "report": report_w}))
+                except OSError as exc:
+                    return SplitOutcome(status="sandbox_error", error=f"could not start the sandbox: {exc}")
+                finally:
+                    for fd in (req_r, req_w, resp_r, resp_w, report_w):
+                        os.close(fd)
+                reports, done = _read_reports(report_r, start + timeout)
+                for proc in procs:
+                    proc.kill()
+                outcomes = [TestOutcome(index=r["test"], status=r["status"], detail=r.get("detail"),
+                                        seconds=r.get("seconds", 0.0)) for r in reports if "test" in r]
+                tail = (_read(cand_err, 4000, tail=True) or None)
+                runner_tail = _read(test_err, 4000, tail=True)
+                error = None
+                if not done and not any(o.status == "timeout" for o in outcomes):
+                    if time.monotonic() - start >= timeout:
+                        return SplitOutcome(status="timeout", tests=outcomes, stderr_tail=tail,
+                                            error=f"tests did not finish within the {timeout:g} s deadline",
+                                            seconds=time.monotonic() - start, isolation=procs[0].isolation(_SPLIT))
+                    error = "the tests process ended without a final report" + (
+                        f": {runner_tail[-1000:]}" if runner_tail else "")
+                # A tests process that dies early may have been driven to it by the candidate:
+                # "incomplete" is a failure, never a skipped sample.
+                return SplitOutcome(status="completed" if done else "incomplete", tests=outcomes, error=error,
+                                    stderr_tail=tail, seconds=time.monotonic() - start,
+                                    isolation=procs[0].isolation(_SPLIT))
+        finally:
+            for proc in procs:
+                proc.kill()
+            os.close(report_r)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _spawn(self, mode: str, payload: dict, cwd: str, limits: Limits, *, stdin, stdout, stderr,
+               fds: dict[str, int]) -> _Proc:
+        setup = {**payload, "cwd": cwd, "limits": limits.model_dump(), "isolate_network": self.isolate_network,
+                 "drop_to": list(self.drop_to) if self.drop_to else None}
+        info_r, info_w = os.pipe()
+        with tempfile.TemporaryFile() as setup_file:
+            setup_file.write(json.dumps(setup).encode())
+            setup_file.seek(0)
+            all_fds = {**fds, "setup": setup_file.fileno(), "info": info_w}
+            fd_numbers = tuple(all_fds.values())
+            all_fds["parent"] = os.getpid()
+            try:
+                popen = subprocess.Popen(
+                    [self.python, "-I", "-S", _CHILD, mode, json.dumps(all_fds)], stdin=stdin, stdout=stdout,
+                    stderr=stderr, pass_fds=fd_numbers, env=_clean_env(cwd), cwd=cwd,
+                    start_new_session=True,
+                )
+            finally:
+                os.close(info_w)
+        return _Proc(popen, info_r, self.drop_to)
+
+
+_SPLIT = "tests run in a separate process and report over a pipe the candidate never holds"
+
+
+class _Proc:
+    def __init__(self, popen: subprocess.Popen, info_fd: int, drop_to: tuple[int, int] | None) -> None:
+        self.popen, self.info_fd, self.drop_to = popen, info_fd, drop_to
+        self._info: dict | None = None
+
+    def kill(self) -> None:
+        """Kill the whole process group (with a pid namespace, everything the run started)."""
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.popen.wait()
+        if self._info is None:
+            data = b""
+            while True:
+                ready, _, _ = select.select([self.info_fd], [], [], 0)
+                chunk = os.read(self.info_fd, 65536) if ready else b""
+                if not chunk:
+                    break
+                data += chunk
+            os.close(self.info_fd)
+            try:
+                self._info = json.loads(data) if data else {}
+            except json.JSONDecodeError:
+                self._info = {}
+
+    def isolation(self, channel: str) -> Isolation:
+        info = self._info or {}
+        notes = list(info.get("notes", []))
+        if not info:
+            notes.append("the sandbox ended before reporting its confinement")
+        return Isolation(sandbox="local", network_isolated=info.get("network_isolated"),
+                         pid_namespace=info.get("pid_namespace"), read_only_host=info.get("read_only_host"),
+                         uid=info.get("uid"), pass_channel=channel,
+                         notes=notes)
+
+
+class _Workdir:
+    """A fresh temporary directory owned by the sandbox user, removed afterwards."""
+
+    def __init__(self, owner: tuple[int, int] | None) -> None:
+        self.owner = owner
+
+    def __enter__(self) -> str:
+        self.path = tempfile.mkdtemp(prefix="rmr1-sandbox-")
+        if self.owner:
+            os.chown(self.path, *self.owner)
+        return self.path
+
+    def __exit__(self, *exc) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _clean_env(home: str) -> dict[str, str]:
+    """No inherited variables: secrets in the caller's environment never reach the code."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8"}
+
+
+def _read(stream, limit: int, *, tail: bool = False) -> str:
+    size = stream.seek(0, os.SEEK_END)
+    stream.seek(max(0, size - limit) if tail else 0)
+    return stream.read(limit).decode("utf-8", errors="replace")
+
+
+def _read_reports(fd: int, deadline: float) -> tuple[list[dict], bool]:
+    """Report lines from the tests process until ``done``, end of file or the deadline."""
+    reports, buffer = [], b""
+    while True:
+        wait = deadline - time.monotonic()
+        if wait <= 0:
+            return reports, False
+        ready, _, _ = select.select([fd], [], [], wait)
+        if not ready:
+            return reports, False
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return reports, False
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            message = json.loads(line)
+            if message.get("done"):
+                return reports, True
+            reports.append(message)
+
+
+# -- SandboxFusion -------------------------------------------------------------------------------
+
+
+class SandboxFusionSandbox:
+    """A SandboxFusion server (``POST {url}/run_code``): any of its languages, isolation is the server's.
+
+    >>> SandboxFusionSandbox("http://127.0.0.1:8080").name
+    'sandbox-fusion'
+    """
+
+    name = "sandbox-fusion"
+
+    def __init__(self, url: str, *, client: httpx.Client | None = None, extra_timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        self.client = client or httpx.Client()
+        self.extra_timeout = extra_timeout
+
+    def run(self, request: RunRequest) -> RunOutcome:
+        body = {"code": request.code, "language": request.language, "stdin": request.stdin,
+                "run_timeout": request.timeout, "compile_timeout": request.timeout}
+        start = time.monotonic()
+        isolation = Isolation(sandbox=self.name, network_isolated=None,
+                              pass_channel="stdout returned by the SandboxFusion server",
+                              notes=["isolation is the SandboxFusion server's"])
+        try:
+            response = self.client.post(f"{self.url}/run_code", json=body,
+                                        timeout=request.timeout * 2 + self.extra_timeout)
+            response.raise_for_status()
+            data = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            return RunOutcome(status="sandbox_error", error=f"SandboxFusion {self.url}: {exc}",
+                              seconds=time.monotonic() - start, isolation=isolation)
+        return _fusion_outcome(data, time.monotonic() - start, isolation)
+
+
+def _fusion_outcome(data: dict, seconds: float, isolation: Isolation) -> RunOutcome:
+    """Translate a SandboxFusion ``RunCodeResponse`` into a :class:`RunOutcome`."""
+    if data.get("status") == "SandboxError":
+        return RunOutcome(status="sandbox_error", error=f"SandboxFusion: {data.get('message')}",
+                          seconds=seconds, isolation=isolation)
+    compiled = data.get("compile_result") or {}
+    if compiled and compiled.get("status") != "Finished" or compiled.get("return_code") not in (None, 0):
+        return RunOutcome(status="timeout" if compiled.get("status") == "TimeLimitExceeded" else "finished",
+                          exit_code=compiled.get("return_code") or 1, stdout=compiled.get("stdout") or "",
+                          stderr=compiled.get("stderr") or "", seconds=seconds, isolation=isolation,
+                          error="compilation failed")
+    run = data.get("run_result") or {}
+    if not run:
+        return RunOutcome(status="sandbox_error", error=f"SandboxFusion returned no run_result: {data.get('message')}",
+                          seconds=seconds, isolation=isolation)
+    return RunOutcome(status="timeout" if run.get("status") == "TimeLimitExceeded" else "finished",
+                      exit_code=run.get("return_code"), stdout=run.get("stdout") or "", stderr=run.get("stderr") or "",
+                      seconds=seconds, isolation=isolation)

@@ -1,0 +1,160 @@
+"""LocalSandbox confinement and the SandboxFusion client (against a loopback server that runs code)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rmr1_plugin.verify.sandbox import Limits, LocalSandbox, RunRequest, SandboxFusionSandbox
+
+from .fusion_server import LoopbackServer, make_app
+
+
+@pytest.fixture(scope="module")
+def local():
+    return LocalSandbox()
+
+
+@pytest.mark.timeout(60)
+def test_a_program_reads_stdin_and_its_stdout_comes_back(local):
+    outcome = local.run(RunRequest(code="import sys\nprint(sum(map(int, sys.stdin.read().split())))", stdin="1 2 3"))
+    assert (outcome.status, outcome.exit_code, outcome.stdout) == ("finished", 0, "6\n")
+
+
+@pytest.mark.timeout(60)
+def test_the_environment_is_scrubbed_and_the_workdir_is_fresh(local, monkeypatch):
+    monkeypatch.setenv("RMR1_SANDBOX_SECRET", "hunter2")
+    outcome = local.run(RunRequest(code="import os\nprint(sorted(os.environ))\nprint(os.getcwd())\n"
+                                        "print(os.listdir('.'))\nprint(os.environ.get('RMR1_SANDBOX_SECRET'))"))
+    names, cwd, listing, secret = outcome.stdout.splitlines()
+    assert names == "['HOME', 'LANG', 'PATH', 'TMPDIR']"
+    assert "rmr1-sandbox-" in cwd and listing == "[]" and secret == "None"
+    assert not os.path.exists(cwd), "the working directory is removed after the run"
+
+
+@pytest.mark.timeout(60)
+def test_host_files_are_read_only_and_the_workdir_is_a_private_scratch(local):
+    folder = Path(tempfile.mkdtemp(prefix="rmr1-open-"))  # pytest's tmp_path is closed to other users
+    folder.chmod(0o777)  # even a world-writable folder
+    target = folder / "written-by-the-sandbox"
+    code = (f"open('scratch', 'w').write('ok')\nprint(open('scratch').read())\n"
+            f"try:\n    open({str(target)!r}, 'w')\n    print('wrote')\nexcept OSError as exc:\n    print(exc.errno)")
+    outcome = local.run(RunRequest(code=code))
+    if not outcome.isolation.read_only_host:
+        pytest.skip(f"no private mount namespace here: {outcome.isolation.notes}")
+    try:
+        assert outcome.stdout.split() == ["ok", "30"]  # EROFS
+        assert not target.exists()
+    finally:
+        shutil.rmtree(folder)
+
+
+@pytest.mark.timeout(60)
+def test_network_is_isolated_and_the_result_says_so(local):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(0.2)
+    port = server.getsockname()[1]
+    code = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'x')\n"
+            "    print('connected')\nexcept OSError as exc:\n    print('refused', exc.errno)")
+    outcome = local.run(RunRequest(code=code))
+    try:
+        with pytest.raises(socket.timeout):
+            server.accept()
+    finally:
+        server.close()
+    if not outcome.isolation.network_isolated:
+        assert any("network" in note for note in outcome.isolation.notes), "a missing namespace must be said"
+        pytest.skip(f"this machine allows no network namespace: {outcome.isolation.notes}")
+    assert outcome.stdout.startswith("refused")
+    assert all("network" not in note for note in outcome.isolation.notes)
+
+
+@pytest.mark.timeout(60)
+def test_wall_and_cpu_deadlines_kill_the_run(local):
+    slept = local.run(RunRequest(code="import time\ntime.sleep(60)", timeout=1))
+    spun = local.run(RunRequest(code="while True:\n    pass", timeout=30, limits=Limits(cpu_s=1)))
+    assert slept.status == "timeout" and slept.exit_code is None
+    assert spun.status == "timeout", spun
+
+
+@pytest.mark.timeout(60)
+def test_unsupported_languages_are_a_sandbox_error(local):
+    outcome = local.run(RunRequest(code="int main() {}", language="cpp"))
+    assert outcome.status == "sandbox_error" and "python only" in outcome.error
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="the identity switch to 'nobody' happens only when started as root")
+@pytest.mark.timeout(60)
+def test_as_root_the_code_runs_as_nobody_and_cannot_see_roots_home(local):
+    outcome = local.run(RunRequest(code="import os\nprint(os.getuid())\nprint(sorted(os.listdir('/root')))"))
+    uid, listing = outcome.stdout.splitlines()
+    assert int(uid) == outcome.isolation.uid != 0
+    assert ".bashrc" not in listing  # only the interpreter's folder is mounted back under /root
+
+
+# -- SandboxFusion ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fusion():
+    app = make_app()
+    with LoopbackServer(app) as server:
+        yield SandboxFusionSandbox(server.url), app
+
+
+@pytest.mark.timeout(60)
+def test_fusion_runs_a_program_and_translates_the_response(fusion):
+    sandbox, app = fusion
+    outcome = sandbox.run(RunRequest(code="print(input() * 2)", stdin="ab\n", timeout=5))
+    assert (outcome.status, outcome.exit_code, outcome.stdout) == ("finished", 0, "abab\n")
+    sent = app.state.requests[-1]
+    assert (sent.language, sent.stdin, sent.run_timeout) == ("python", "ab\n", 5)
+    assert outcome.isolation.sandbox == "sandbox-fusion" and outcome.isolation.network_isolated is None
+
+
+@pytest.mark.timeout(60)
+def test_fusion_failures_timeouts_and_sandbox_errors(fusion):
+    sandbox, _ = fusion
+    failed = sandbox.run(RunRequest(code="raise SystemExit(3)"))
+    slow = sandbox.run(RunRequest(code="import time\ntime.sleep(30)", timeout=1))
+    unsupported = sandbox.run(RunRequest(code="fn main() {}", language="rust"))
+    assert (failed.status, failed.exit_code) == ("finished", 3)
+    assert slow.status == "timeout"
+    assert unsupported.status == "sandbox_error" and "unsupported language" in unsupported.error
+
+
+@pytest.mark.timeout(60)
+def test_an_unreachable_fusion_server_is_a_sandbox_error():
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    sandbox = SandboxFusionSandbox(f"http://127.0.0.1:{port}", client=httpx.Client(timeout=2))
+    outcome = sandbox.run(RunRequest(code="print(1)"))
+    assert outcome.status == "sandbox_error" and f"127.0.0.1:{port}" in outcome.error
+
+
+@pytest.mark.timeout(60)
+def test_code_tests_on_fusion_use_the_nonce_program_and_say_it_is_weaker(fusion):
+    from rmr1_plugin.verify import run_code_tests_batch
+
+    sandbox, _ = fusion
+    rows = [
+        {"code": "def f(x):\n    return 2 * x", "tests": "assert f(2) == 4"},
+        {"code": "def f(x):\n    return 0", "tests": "assert f(2) == 4"},
+        {"code": "import sys\nsys.exit(0)", "tests": "assert f(2) == 4"},
+        {"code": "print('rmr1-pass:0')\ndef f(x):\n    return 0", "tests": "assert f(2) == 4"},
+        {"code": "print(int(input()) + 1)", "inputs": ["1\n", "2\n"], "outputs": ["2", "3"]},
+    ]
+    results = run_code_tests_batch(rows, sandbox=sandbox, workers=2, timeout=10)
+    assert [r.status for r in results] == ["passed", "failed", "failed", "failed", "passed"]
+    assert "weaker" in results[0].isolation.pass_channel
+    assert results[0].isolation.sandbox == "sandbox-fusion"
