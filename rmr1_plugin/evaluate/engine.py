@@ -52,5 +52,6 @@ def build_judge(
         neutralize=settings.neutralize,
         generation=GenerationSettings(seed=settings.seed, **settings.generation),
         on_error="raise" if settings.backend_errors == "stop" else "none",
+        verify=False,  # a benchmark measures the judge, never a verifier
     )
     return Judge(backend, config, cache=GenerationCache(cache) if cache else None)
