@@ -114,11 +114,11 @@ def parse_options(items: list[str]) -> dict:
 def run(args: argparse.Namespace) -> int:
     from rmr1_plugin.backends import BackendError
     from rmr1_plugin.data.formats import RecordError
-    from rmr1_plugin.judge import JudgeError
+    from rmr1_plugin.evaluate.engine import build_judge
     from rmr1_plugin.evaluate.log import LogError
     from rmr1_plugin.evaluate.report import plot_categories, print_results
     from rmr1_plugin.evaluate.runner import PLOT_NAME, EvalSettings, evaluate
-    from rmr1_plugin.evaluate.engine import build_judge
+    from rmr1_plugin.judge import JudgeError
 
     log = logging.getLogger("rmr1.eval")
     out = Path(args.out or f"outputs/eval/{args.benchmark}")

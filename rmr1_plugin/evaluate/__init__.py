@@ -30,7 +30,21 @@ from rmr1_plugin.evaluate.scoring import (
 )
 
 __all__ = [
-    "BENCHMARKS", "LogError", "REWARDBENCH_EXAMPLE_COUNTS", "REWARDBENCH_PRIOR_SETS", "REWARDBENCH_SECTIONS",
-    "RM_BENCH_DOMAINS", "RM_BENCH_STYLES", "SampleLog", "accuracy_by", "load_benchmark", "rewardbench_score",
-    "rewardbench_sections", "rm_bench_difficulty", "rm_bench_matrix", "rm_bench_scores", "rmb_bon_correct", "rmb_scores",
+    "BENCHMARKS",
+    "REWARDBENCH_EXAMPLE_COUNTS",
+    "REWARDBENCH_PRIOR_SETS",
+    "REWARDBENCH_SECTIONS",
+    "RM_BENCH_DOMAINS",
+    "RM_BENCH_STYLES",
+    "LogError",
+    "SampleLog",
+    "accuracy_by",
+    "load_benchmark",
+    "rewardbench_score",
+    "rewardbench_sections",
+    "rm_bench_difficulty",
+    "rm_bench_matrix",
+    "rm_bench_scores",
+    "rmb_bon_correct",
+    "rmb_scores",
 ]

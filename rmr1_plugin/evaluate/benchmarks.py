@@ -50,11 +50,11 @@ def load_benchmark(benchmark: str, data: str | Path, *, split: str | None = None
     if benchmark not in BENCHMARKS:
         raise ValueError(f"unknown benchmark {benchmark!r}; expected one of {BENCHMARKS}")
     pairs: list[PreferencePair] = []
-    records = 0
-    for file_name, where, row, record in _records(benchmark, data, split or DEFAULT_SPLITS[benchmark]):
-        if limit is not None and records >= limit:
+    for count, (file_name, where, row, record) in enumerate(
+        _records(benchmark, data, split or DEFAULT_SPLITS[benchmark])
+    ):
+        if limit is not None and count >= limit:
             break
-        records += 1
         pairs.extend(_pairs(benchmark, record, where=where, row=row, file_name=file_name))
     if not pairs:
         raise ValueError(f"no {benchmark} records in {data}")

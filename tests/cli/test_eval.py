@@ -77,7 +77,7 @@ def small_rm_bench(shared_dir: Path, folder: Path, per_file: int) -> Path:
 def test_rm_bench_with_recorded_generations(shared_dir, tmp_path, capsys):
     data = small_rm_bench(shared_dir, tmp_path / "rm-bench", per_file=3)
     pairs = load_benchmark("rm-bench", data)
-    longer = lambda pair, _: len(pair.chosen[-1]["content"]) > len(pair.rejected[-1]["content"])  # noqa: E731
+    longer = lambda pair, _: len(pair.chosen[-1]["content"]) > len(pair.rejected[-1]["content"])
     replay = record_generations(pairs, tmp_path / "judge.jsonl", longer)
     out = tmp_path / "out"
 
@@ -97,9 +97,12 @@ def test_rm_bench_with_recorded_generations(shared_dir, tmp_path, capsys):
     # Expected scores straight from the data: a length-preferring judge on RM-Bench's style matrix.
     results = json.loads((out / "results.json").read_text())
     raw = {name.removesuffix("_filtered.json"): json.loads((data / name).read_text()) for name in RM_BENCH_FILES}
+
+    def cell_of(records):
+        return lambda i, j: sum(len(r["chosen"][i]) > len(r["rejected"][j]) for r in records) / len(records)
+
     for domain, files in (("chat", ["chat"]), ("code", ["code"]), ("safety", ["safety-refuse", "safety-response"])):
-        records = [r for f in files for r in raw[f]]
-        cell = lambda i, j: sum(len(r["chosen"][i]) > len(r["rejected"][j]) for r in records) / len(records)  # noqa: E731
+        cell = cell_of([r for f in files for r in raw[f]])
         expected = {"hard": (cell(0, 1) + cell(0, 2) + cell(1, 2)) / 3, "normal": (cell(0, 0) + cell(1, 1) + cell(2, 2)) / 3,
                     "easy": (cell(1, 0) + cell(2, 0) + cell(2, 1)) / 3}
         got = results["scores"]["domains"][domain]
@@ -289,7 +292,7 @@ def test_an_interrupted_or_killed_run_resumes_with_every_sample_exactly_once(sha
     killed_at = lines()
     assert 30 <= after_ctrl_c < killed_at < len(pairs)
 
-    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    resumed = subprocess.run(command, check=False, env=env, capture_output=True, text=True, timeout=240)
     assert resumed.returncode == 0, resumed.stderr
     ids = [r["id"] for r in read_log(out)]
     assert Counter(ids) == Counter(p.id for p in pairs)  # none twice, none missing
