@@ -29,6 +29,12 @@ MODULES = [
     "rmr1_plugin.server.models",
     "rmr1_plugin.server.openrlhf",
     "rmr1_plugin.server.settings",
+    "rmr1_plugin.evaluate",
+    "rmr1_plugin.evaluate.scoring",
+    "rmr1_plugin.evaluate.log",
+    "rmr1_plugin.evaluate.runner",
+    "rmr1_plugin.evaluate.report",
+    "rmr1_plugin.cli.eval",
 ]
 
 
