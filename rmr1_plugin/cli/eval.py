@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -93,26 +92,8 @@ def resolve_style(style: str, model: str | None) -> str:
     return "reasoning" if model and "deepseek" in model.lower() else "instruct"
 
 
-def parse_options(items: list[str]) -> dict:
-    """``KEY=VALUE`` strings to a dict; values are parsed as JSON when they can be.
-
-    >>> parse_options(["tensor_parallel_size=4", "dtype=bfloat16"])
-    {'tensor_parallel_size': 4, 'dtype': 'bfloat16'}
-    """
-    options = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--backend-option expects KEY=VALUE, got {item!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
-
-
 def run(args: argparse.Namespace) -> int:
-    from rmr1_plugin.backends import BackendError
+    from rmr1_plugin.backends import BackendError, parse_backend_options
     from rmr1_plugin.data.formats import RecordError
     from rmr1_plugin.evaluate.engine import build_judge
     from rmr1_plugin.evaluate.log import LogError
@@ -123,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     log = logging.getLogger("rmr1.eval")
     out = Path(args.out or f"outputs/eval/{args.benchmark}")
     try:
-        options = parse_options(args.backend_option)
+        options = parse_backend_options(args.backend_option)
         settings = EvalSettings(
             benchmark=args.benchmark, data=str(args.data), split=args.split, limit=args.limit,
             backend=args.backend, model=args.model, position=args.position, votes=args.votes,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -218,14 +217,9 @@ def backend_options(args: argparse.Namespace) -> dict:
         options["model"] = args.model
     if args.base_urls:
         options["base_urls"] = list(args.base_urls)
-    for item in args.backend_option:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--backend-option must be KEY=VALUE, got {item!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
+    from rmr1_plugin.backends import parse_backend_options
+
+    options.update(parse_backend_options(args.backend_option))
     return options
 
 
