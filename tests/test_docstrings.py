@@ -17,6 +17,7 @@ MODULES = [
     "rmr1_plugin.ranking",
     "rmr1_plugin.judge",
     "rmr1_plugin.cache",
+    "rmr1_plugin.backends",
     "rmr1_plugin.backends.base",
     "rmr1_plugin.backends.replay",
     "rmr1_plugin.backends.vllm",
