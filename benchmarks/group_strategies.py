@@ -84,8 +84,8 @@ def run(g: int, groups: int, beta: float, bias: float, seed: int) -> list[dict]:
                 rewards = np.array(scores.rewards)
             taus.append(kendall_tau_b(rewards, quality))
             calls.append(scores.calls)
-        rows.append(dict(g=g, label=label, calls=float(np.mean(calls)), tau=float(np.mean(taus)),
-                         ms=1000 * (time.perf_counter() - start) / groups))
+        rows.append({"g": g, "label": label, "calls": float(np.mean(calls)), "tau": float(np.mean(taus)),
+                         "ms": 1000 * (time.perf_counter() - start) / groups})
     return rows
 
 

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Self
 
 from rmr1_plugin.backends.base import Conversation, Generation, GenerationSettings
 
@@ -109,7 +110,7 @@ class GenerationCache:
                 self._db.close()
                 self._db = None
 
-    def __enter__(self) -> GenerationCache:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -25,7 +25,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from rmr1_plugin.backends.base import Backend, Conversation, Generation, GenerationSettings, run_sync
+from rmr1_plugin.backends.base import (
+    Backend,
+    Conversation,
+    Generation,
+    GenerationSettings,
+    run_sync,
+)
 from rmr1_plugin.cache import GenerationCache, generation_key
 from rmr1_plugin.prompts import Style, build_judge_messages
 from rmr1_plugin.ranking import GroupScores, Pair, arank_group
@@ -190,6 +196,13 @@ class _Request:
     settings: GenerationSettings
     generation: Generation | None = None
 
+    def judgment(self) -> Judgment:
+        """The parsed judgment (a backend error reads as an empty one)."""
+        generation = self.generation
+        if generation is None or generation.finish_reason == "error":
+            return Judgment(error="empty")
+        return parse_verdict(generation.text, truncated=generation.finish_reason == "length")
+
 
 class Judge:
     """An RM-R1 judge over a :class:`~rmr1_plugin.backends.Backend`.
@@ -239,9 +252,10 @@ class Judge:
             for requests in second:
                 by_pair[requests[0].pair].extend(requests)
             await self._run([r for group in second for r in group])
-        for k in todo:
-            verdicts[k] = self._combine(by_pair[k])
-        return [v for v in verdicts if v is not None]
+        done: list[PairVerdict] = []
+        for k, verdict in enumerate(verdicts):
+            done.append(verdict if verdict is not None else self._combine(by_pair[k]))
+        return done
 
     def _requests(self, index: int, pair: JudgePair, *, swapped: bool) -> list[_Request]:
         messages = pair.messages(self.config.style, self.config.neutralize, swapped)
@@ -282,7 +296,7 @@ class Judge:
             generations = await self.backend.agenerate(conversations, settings)
             if len(generations) != len(conversations):
                 raise RuntimeError(f"backend returned {len(generations)} generations for {len(conversations)} prompts")
-        except Exception as error:  # noqa: BLE001 - a failed batch is recorded per pair, never dropped
+        except Exception as error:  # a failed batch is recorded per pair (or raised), never dropped
             if self.config.on_error == "raise":
                 raise JudgeError(f"backend {self.backend.model_id!r} failed: {type(error).__name__}: {error}") from error
             log.warning("judge backend failed for %d prompts: %s: %s", len(keys), type(error).__name__, error)
@@ -303,12 +317,11 @@ class Judge:
         order_votes: dict[bool, list[int]] = {False: [], True: []}
         for request in requests:
             generation = request.generation or Generation.failed("not generated")
+            judgment = request.judgment()
             if generation.finish_reason == "error":
-                judgment = Judgment(error="empty")
                 errors.append(f"backend error: {generation.error}")
             else:
                 cut = generation.finish_reason == "length"
-                judgment = parse_verdict(generation.text, truncated=cut)
                 if judgment.winner is None:
                     # A judgment cut off at the length limit is "no verdict", never a loss.
                     errors.append(f"truncated at max_new_tokens={request.settings.max_new_tokens}" if cut
@@ -349,9 +362,7 @@ class Judge:
         if not routed:
             return results
         texts = [(k, side) for k in routed for side in (0, 1)]
-        outcomes = await asyncio.gather(*(
-            self._verify_one(pairs[k].completions()[side], pairs[k]) for k, side in texts
-        ))
+        outcomes = await self._verify_many([(pairs[k].completions()[side], pairs[k]) for k, side in texts])
         status = dict(zip(texts, outcomes))
         for k in routed:
             a, b = status[(k, 0)], status[(k, 1)]
@@ -361,14 +372,23 @@ class Judge:
                                          verification=(a, b))
         return results
 
-    async def _verify_one(self, completion: str, pair: JudgePair) -> bool | None:
-        assert self.verifier is not None
+    async def _verify_many(self, items: list[tuple[str, JudgePair]]) -> list[bool | None]:
+        """Pass/fail/undecided per (completion, pair); a failing verifier only means "ask the judge"."""
+        verifier = self.verifier
+        assert verifier is not None
+        batch = getattr(verifier, "batch", None)
         try:
-            result = await asyncio.to_thread(self.verifier, completion, gold=pair.gold, tests=pair.tests, task=pair.task)
-        except Exception as error:  # noqa: BLE001 - a verifier failure only means "ask the judge"
+            if batch is not None:
+                results = await asyncio.to_thread(
+                    batch, [c for c, _ in items], golds=[p.gold for _, p in items],
+                    tests=[p.tests for _, p in items], tasks=[p.task for _, p in items])
+            else:
+                results = await asyncio.gather(*(
+                    asyncio.to_thread(verifier, c, gold=p.gold, tests=p.tests, task=p.task) for c, p in items))
+        except Exception as error:  # noqa: BLE001
             log.warning("verifier failed (%s: %s); the judge decides", type(error).__name__, error)
-            return None
-        return verifier_outcome(result)
+            return [None] * len(items)
+        return [verifier_outcome(r) for r in results]
 
     # --- groups ----------------------------------------------------------------------------
 
@@ -402,7 +422,7 @@ class Judge:
         probe = _pair_for(prompt, "", "", gold, tests, task)
         outcomes: list[bool | None] = [None] * len(candidates)
         if self.config.verify and self.verifier is not None and _verifiable(probe):
-            outcomes = list(await asyncio.gather(*(self._verify_one(c, probe) for c in candidates)))
+            outcomes = await self._verify_many([(c, probe) for c in candidates])
         counts = {"judged_pairs": 0, "verified_pairs": 0, "no_verdict": 0}
 
         async def acompare(pairs: list[Pair]) -> list[int | None]:
@@ -434,12 +454,30 @@ class Judge:
 
 
 def default_verifier() -> Verifier | None:
-    """The routing function of :mod:`rmr1_plugin.verify` when that module is present, else None."""
+    """The routing function of :mod:`rmr1_plugin.verify` when that module is present, else None.
+
+    Its batch form (``route_batch``) is attached as ``.batch`` so a whole batch of completions is
+    verified in parallel.
+    """
     try:
         from rmr1_plugin import verify
     except ImportError:
         return None
-    return getattr(verify, "route", None)
+    route = getattr(verify, "route", None)
+    batch = getattr(verify, "route_batch", None)
+    if route is None or batch is None:
+        return route
+    return BatchVerifier(route, batch)
+
+
+class BatchVerifier:
+    """A verifier with a batch form: ``batch(completions, golds=, tests=, tasks=) -> results``."""
+
+    def __init__(self, one: Verifier, batch: Callable[..., Sequence[Any]]):
+        self.one, self.batch = one, batch
+
+    def __call__(self, completion: str, **fields: Any) -> Any:
+        return self.one(completion, **fields)
 
 
 def verifier_outcome(result: Any) -> bool | None:
@@ -501,8 +539,8 @@ def _last_assistant(conversation: list[dict[str, str]]) -> str:
 
 
 def _decisive(requests: list[_Request]) -> bool:
-    winners = [r.generation and parse_verdict(r.generation.text, truncated=r.generation.finish_reason == "length").winner
-               if r.generation and r.generation.finish_reason != "error" else None for r in requests]
+    """True when every vote gave a verdict and they all agree."""
+    winners = [r.judgment().winner for r in requests]
     return None not in winners and len(set(winners)) == 1
 
 

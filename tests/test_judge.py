@@ -270,3 +270,38 @@ def test_score_group_rejects_misuse():
         judge.score_group("q", ["a", "b"], strategy="reference")
     with pytest.raises(TypeError, match="completion 1"):
         judge.score_group("q", ["a", None], strategy="circular")
+
+
+def test_a_batch_verifier_is_called_once_per_batch():
+    from rmr1_plugin.judge import BatchVerifier
+
+    batches = []
+
+    def batch(completions, *, golds, tests, tasks):
+        batches.append(len(completions))
+        return [exact_match(c, gold=g, tests=t, task=k) for c, g, t, k in zip(completions, golds, tests, tasks)]
+
+    verifier = BatchVerifier(exact_match, batch)
+    pairs = [PAIR.model_copy(update={"gold": "4", "task": "math"}),
+             JudgePair(question="3+3?", answer_a="7", answer_b="6", gold="6", task="math")]
+    verdicts = Judge(ReplayBackend.from_records([], missing="raise"), verifier=verifier).judge(pairs)
+    assert [v.winner for v in verdicts] == ["A", "B"] and batches == [4]
+
+
+def test_a_failing_verifier_leaves_the_pair_to_the_judge():
+    def broken(completion, **fields):
+        raise RuntimeError("sandbox down")
+
+    pair = PAIR.model_copy(update={"gold": "4", "task": "math"})
+    [verdict] = Judge(ReplayBackend.from_records(records_for(pair, "B")), verifier=broken).judge([pair])
+    assert verdict.source == "judge" and verdict.winner == "B"
+
+
+def test_the_default_verifier_is_the_verify_module_when_present():
+    verify = pytest.importorskip("rmr1_plugin.verify", reason="rmr1_plugin.verify (issue 3) is not merged yet")
+    judge = Judge(ReplayBackend.from_records([], missing="raise"))
+    assert judge.verifier is not None and judge.verifier.one is verify.route
+    pair = JudgePair(question="What is 6*7?", answer_a="The answer is \\boxed{42}.",
+                     answer_b="The answer is \\boxed{41}.", gold="42", task="math")
+    [verdict] = judge.judge([pair])
+    assert verdict.source == "verifier" and verdict.winner == "A"

@@ -7,6 +7,8 @@ import math
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rmr1_plugin.ranking import STRATEGIES, Comparison, arank_group, fit_bradley_terry, rank_group
 
@@ -167,3 +169,51 @@ def test_bad_arguments_are_named():
         rank_group(4, judge_by_quality(QUALITY), "reference")
     with pytest.raises(ValueError, match="n must be a positive int"):
         rank_group(0, judge_by_quality(QUALITY), "circular")
+
+
+def test_adaptive_opens_with_a_ring_each_candidate_once_in_each_slot():
+    scores = rank_group(8, noisy_judge(QUALITY), "adaptive", max_calls=8, seed=4)
+    assert sorted(c.a for c in scores.comparisons) == list(range(8))
+    assert sorted(c.b for c in scores.comparisons) == list(range(8))
+    reached, frontier = {0}, [0]
+    edges = [(c.a, c.b) for c in scores.comparisons]
+    while frontier:
+        node = frontier.pop()
+        for a, b in edges:
+            for x, y in ((a, b), (b, a)):
+                if x == node and y not in reached:
+                    reached.add(y)
+                    frontier.append(y)
+    assert reached == set(range(8))  # one connected cycle
+
+
+def test_adaptive_ties_candidates_the_evidence_cannot_order():
+    scores = rank_group(8, noisy_judge(QUALITY, seed=2), "adaptive", max_calls=8, seed=2)
+    levels = scores.details["levels"]
+    assert len(set(levels)) < 8  # eight verdicts cannot order eight candidates
+    for i in range(8):
+        for j in range(8):
+            if levels[i] == levels[j]:
+                assert scores.rewards[i] == scores.rewards[j]
+            elif levels[i] > levels[j]:
+                assert scores.rewards[i] > scores.rewards[j]
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 9), strategy=st.sampled_from(["round_robin", "knockout", "circular", "adaptive"]),
+       budget=st.one_of(st.none(), st.integers(0, 40)), seed=st.integers(0, 1000), data=st.data())
+def test_any_judge_gives_bounded_rewards_within_budget(n, strategy, budget, seed, data):
+    """Whatever the verdicts (including None), rewards are n values in [-1, 1] and the
+    strategy never asks for more comparisons than allowed, nor pairs out of range."""
+    def compare(pairs):
+        assert all(0 <= a < n and 0 <= b < n and a != b for a, b in pairs)
+        return data.draw(st.lists(st.sampled_from([0, 1, None]), min_size=len(pairs), max_size=len(pairs)))
+
+    try:
+        scores = rank_group(n, compare, strategy, budget, seed=seed)
+    except ValueError as error:
+        assert "needs" in str(error) and budget is not None  # a fixed strategy that does not fit
+        return
+    assert len(scores.rewards) == n and all(-1.0 <= r <= 1.0 for r in scores.rewards)
+    assert budget is None or scores.calls <= budget
+    assert scores.calls == len(scores.comparisons)

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
 from rmr1_plugin.backends.base import (
@@ -64,3 +66,22 @@ __all__ = [
     "make_backend",
     "run_sync",
 ]
+
+
+def parse_backend_options(items: Iterable[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (the CLIs' ``--backend-option``) to :func:`make_backend` keyword
+    arguments; a value is read as JSON when it parses, else kept as a string.
+
+    >>> parse_backend_options(["tensor_parallel_size=4", "dtype=bfloat16", "timeout=2.5"])
+    {'tensor_parallel_size': 4, 'dtype': 'bfloat16', 'timeout': 2.5}
+    """
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--backend-option expects KEY=VALUE, got {item!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -44,7 +45,9 @@ class LocalServer:
         self.continuous_batching = continuous_batching
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(prefix="rmr1-serve-", suffix=".log", delete=False)
+        handle, name = tempfile.mkstemp(prefix="rmr1-serve-", suffix=".log")
+        os.close(handle)
+        self.log_path = Path(name)
 
     @property
     def base_url(self) -> str:
@@ -62,8 +65,9 @@ class LocalServer:
 
     def start(self) -> LocalServer:
         env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_NO_ADVISORY_WARNINGS="1")
-        self.process = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT,
-                                        env=env, start_new_session=True)
+        with self.log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+                                            env=env, start_new_session=True)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -88,15 +92,14 @@ class LocalServer:
         self.process = None
 
     def log_tail(self, lines: int = 30) -> str:
-        self._log.flush()
-        return "\n".join(Path(self._log.name).read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    def __enter__(self) -> LocalServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-        Path(self._log.name).unlink(missing_ok=True)
+        self.log_path.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":  # python -m rmr1_plugin.backends.local_server MODEL_DIR

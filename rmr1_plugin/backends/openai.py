@@ -49,14 +49,6 @@ class _Endpoint:
     last_error: str | None = None
 
 
-@dataclass
-class _LoopState:
-    """Clients and the concurrency gate of one event loop (httpx pools cannot cross loops)."""
-
-    clients: dict[str, Any]
-    gate: asyncio.Semaphore
-
-
 class _Unreachable(Exception):
     pass
 
@@ -96,7 +88,10 @@ class OpenAIBackend:
                 f"need max_concurrency >= 1, timeout > 0, max_retries >= 0, backoff >= 0; got "
                 f"{max_concurrency}, {timeout}, {max_retries}, {backoff}"
             )
-        import openai  # noqa: F401 - fail at construction, not at the first request, if missing
+        try:  # fail at construction, not at the first request
+            import openai  # noqa: F401
+        except ImportError as error:
+            raise ImportError(f"the openai backend needs the openai client: pip install 'rmr1-plugin[openai]' ({error})") from error
 
         self.endpoints = [_Endpoint(url.rstrip("/")) for url in urls]
         self.model = model
@@ -109,7 +104,7 @@ class OpenAIBackend:
         self.backoff_max = backoff_max
         self.down_for = down_for
         self.extra_body = dict(extra_body or {})
-        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
         self._rng = random.Random(0)
 
     # --- protocol ----------------------------------------------------------------------------
@@ -118,32 +113,37 @@ class OpenAIBackend:
         return run_sync(self.agenerate(conversations, settings))
 
     async def agenerate(self, conversations: list[Conversation], settings: GenerationSettings) -> list[Generation]:
-        state = self._state()
+        gate = self._gate()
+        # Clients (and their connection pools) live for one batch: an httpx pool cannot outlive
+        # the event loop it was opened in, and callers' loops come and go (run_sync, trainers).
+        clients = {e.url: self._client(e.url) for e in self.endpoints}
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self._one(state, c, settings)) for c in conversations]
+                tasks = [group.create_task(self._one(gate, clients, c, settings)) for c in conversations]
         except* _Unreachable:
             tried = "; ".join(f"{e.url} ({e.last_error})" for e in self.endpoints)
             raise BackendUnavailableError(
                 f"no OpenAI-compatible server reachable for model {self.model!r}: {tried}. "
                 "Is the server running (e.g. `vllm serve MODEL` or `transformers serve MODEL`) and is the URL right?"
             ) from None
+        finally:
+            await asyncio.gather(*(client.close() for client in clients.values()))
         return check_generations("openai", conversations, [t.result() for t in tasks])
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _state(self) -> _LoopState:
-        loop = asyncio.get_running_loop()
-        state = self._loops.get(loop)
-        if state is None:
-            import openai
+    def _client(self, url: str) -> Any:
+        import openai
 
-            clients = {
-                e.url: openai.AsyncOpenAI(base_url=e.url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
-                for e in self.endpoints
-            }
-            state = self._loops[loop] = _LoopState(clients, asyncio.Semaphore(self.max_concurrency))
-        return state
+        return openai.AsyncOpenAI(base_url=url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
+
+    def _gate(self) -> asyncio.Semaphore:
+        """The concurrency bound, shared by all batches running on this event loop."""
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Semaphore(self.max_concurrency)
+        return gate
 
     def _pick(self, avoid: _Endpoint | None) -> _Endpoint:
         now = time.monotonic()
@@ -154,13 +154,14 @@ class OpenAIBackend:
         fewest = min(e.outstanding for e in up)
         return self._rng.choice([e for e in up if e.outstanding == fewest])
 
-    async def _one(self, state: _LoopState, conversation: Conversation, settings: GenerationSettings) -> Generation:
+    async def _one(self, gate: asyncio.Semaphore, clients: dict[str, Any], conversation: Conversation,
+                   settings: GenerationSettings) -> Generation:
         import openai
 
-        request: dict[str, Any] = dict(
-            model=self.model, messages=conversation, max_tokens=settings.max_new_tokens,
-            temperature=settings.temperature, top_p=settings.top_p,
-        )
+        request: dict[str, Any] = {
+            "model": self.model, "messages": conversation, "max_tokens": settings.max_new_tokens,
+            "temperature": settings.temperature, "top_p": settings.top_p,
+        }
         if settings.seed is not None:
             request["seed"] = settings.seed
         if settings.stop:
@@ -171,7 +172,7 @@ class OpenAIBackend:
         endpoint: _Endpoint | None = None
         refused: set[str] = set()
         reason = "not attempted"
-        async with state.gate:
+        async with gate:
             for attempt in range(self.max_retries + 1):
                 if attempt:
                     delay = min(self.backoff_max, self.backoff * 2 ** (attempt - 1))
@@ -179,7 +180,7 @@ class OpenAIBackend:
                 endpoint = self._pick(avoid=endpoint if len(self.endpoints) > 1 else None)
                 endpoint.outstanding += 1
                 try:
-                    response = await state.clients[endpoint.url].chat.completions.create(**request)
+                    response = await clients[endpoint.url].chat.completions.create(**request)
                 except openai.APITimeoutError:
                     reason = f"timed out after {self.timeout:g} s at {endpoint.url}"
                 except openai.APIConnectionError as error:

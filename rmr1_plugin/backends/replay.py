@@ -86,7 +86,7 @@ class ReplayBackend:
 
     def _add(self, record: Any, where: str) -> None:
         if not isinstance(record, dict):
-            raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
+            raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")  # noqa: TRY004 - bad data
         if "key" in record:
             key = record["key"]
             if not isinstance(key, str):
@@ -103,7 +103,7 @@ class ReplayBackend:
             raise ValueError(f"{where}: needs 'messages' (the judge conversation) or 'key' (its hash)")
         text = record.get("text")
         if not isinstance(text, str):
-            raise ValueError(f"{where}: field 'text' must be a string, got {text!r:.80}")
+            raise ValueError(f"{where}: field 'text' must be a string, got {text!r:.80}")  # noqa: TRY004 - bad data
         finish = record.get("finish_reason", "stop")
         if finish not in ("stop", "length"):
             raise ValueError(f"{where}: field 'finish_reason' must be 'stop' or 'length', got {finish!r}")
@@ -144,7 +144,7 @@ class RecordingBackend:
     """Wrap a backend and append every successful generation to a JSONL file a
     :class:`ReplayBackend` can serve later.
 
-    >>> # RecordingBackend(make_backend("openai", ...), "judge_log.jsonl")  # doctest: +SKIP
+    >>> recorder = RecordingBackend(ReplayBackend.from_records([]), "judge_log.jsonl")  # doctest: +SKIP
     """
 
     def __init__(self, inner: Backend, path: str | Path):

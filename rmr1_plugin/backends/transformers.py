@@ -14,7 +14,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from rmr1_plugin.backends.base import BackendError, Conversation, Generation, GenerationSettings, check_generations
+from rmr1_plugin.backends.base import (
+    BackendError,
+    Conversation,
+    Generation,
+    GenerationSettings,
+    check_generations,
+)
 
 
 class TransformersBackend:
@@ -87,10 +93,10 @@ class TransformersBackend:
 
         self.tokenizer.padding_side = "left"
         inputs = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        options: dict[str, Any] = dict(
-            max_new_tokens=settings.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id,
-            do_sample=not settings.greedy,
-        )
+        options: dict[str, Any] = {
+            "max_new_tokens": settings.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id,
+            "do_sample": not settings.greedy,
+        }
         if not settings.greedy:
             options.update(temperature=settings.temperature, top_p=settings.top_p)
         else:

@@ -13,7 +13,13 @@ import asyncio
 import threading
 from typing import Any
 
-from rmr1_plugin.backends.base import BackendError, Conversation, Generation, GenerationSettings, check_generations
+from rmr1_plugin.backends.base import (
+    BackendError,
+    Conversation,
+    Generation,
+    GenerationSettings,
+    check_generations,
+)
 
 
 def sampling_options(settings: GenerationSettings) -> dict[str, Any]:
@@ -22,8 +28,8 @@ def sampling_options(settings: GenerationSettings) -> dict[str, Any]:
     >>> sampling_options(GenerationSettings(max_new_tokens=64, stop=["</answer>"]))["stop"]
     ['</answer>']
     """
-    options: dict[str, Any] = dict(max_tokens=settings.max_new_tokens, temperature=settings.temperature,
-                                   top_p=settings.top_p)
+    options: dict[str, Any] = {"max_tokens": settings.max_new_tokens, "temperature": settings.temperature,
+                                   "top_p": settings.top_p}
     if settings.seed is not None:
         options["seed"] = settings.seed
     if settings.stop:

@@ -148,6 +148,33 @@ def pair_rows(
     return rl_rows, sft_rows
 
 
+def policy_rows(pairs: Iterable[PreferencePair]) -> list[dict[str, Any]]:
+    """Prompts for policy training with a judge as reward (verl schema; recipes/verl/policy_*.yaml).
+
+    Each distinct conversation before the answers becomes one row; the chosen answer is kept as
+    ``reward_model.ground_truth``, a reference a judge can compare completions against.
+
+    >>> from rmr1_plugin.data.formats import PreferencePair
+    >>> q = [{"role": "user", "content": "Q"}]
+    >>> pair = PreferencePair(id="1", source="s", chosen=q + [{"role": "assistant", "content": "good"}],
+    ...                       rejected=q + [{"role": "assistant", "content": "bad"}])
+    >>> row = policy_rows([pair, pair])
+    >>> len(row), row[0]["prompt"], row[0]["reward_model"]["ground_truth"]
+    (1, [{'role': 'user', 'content': 'Q'}], 'good')
+    """
+    rows, seen = [], set()
+    for pair in pairs:
+        prompt = pair.chosen[:-1]
+        key = tuple((m["role"], m["content"]) for m in prompt)
+        if unusable_reason(pair) or not prompt or prompt[-1]["role"] != "user" or key in seen:
+            continue
+        seen.add(key)
+        rows.append({"data_source": pair.source, "prompt": prompt, "ability": "chat",
+                     "reward_model": {"style": "model", "ground_truth": pair.chosen[-1]["content"]},
+                     "extra_info": {"index": len(rows), "id": pair.id}})
+    return rows
+
+
 def load_pairs(
     source: str | Path,
     *,
@@ -217,7 +244,8 @@ def prepare(
     """Read ``inputs`` and write RLVR (verl parquet, TRL JSONL) and SFT rows under ``out_dir``.
 
     Files written: ``verl_train.parquet``, ``trl_train.jsonl`` (and ``*_val.*`` with
-    ``val_fraction``), ``sft_train.jsonl`` when ``chains`` are given.
+    ``val_fraction``), ``verl_policy_train.parquet`` (prompts for policy training), and
+    ``sft_train.jsonl`` plus ``sft_train.parquet`` (verl's SFT trainer) when ``chains`` are given.
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
@@ -239,8 +267,12 @@ def prepare(
                      "data_source": r["data_source"]} for r in rows]
         report.outputs[f"verl {split_name}"] = str(write_rows(verl_rows, out / f"verl_{split_name}.parquet"))
         report.outputs[f"trl {split_name}"] = str(write_rows(trl_rows, out / f"trl_{split_name}.jsonl"))
+    report.outputs["verl policy train"] = str(write_rows(policy_rows(pairs), out / "verl_policy_train.parquet"))
     if sft_rows:
         report.outputs["sft train"] = str(write_rows(sft_rows, out / "sft_train.jsonl"))
+        # verl's SFT trainer reads one chat per row from its `messages` column (data.messages_key).
+        verl_sft = [{"messages": r["prompt"] + r["completion"], "id": r["id"]} for r in sft_rows]
+        report.outputs["verl sft train"] = str(write_rows(verl_sft, out / "sft_train.parquet"))
     return report
 
 

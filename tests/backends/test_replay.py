@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from rmr1_plugin.backends import BackendError, GenerationSettings, RecordingBackend, ReplayBackend, make_backend
+from rmr1_plugin.backends import (
+    BackendError,
+    GenerationSettings,
+    RecordingBackend,
+    ReplayBackend,
+    make_backend,
+)
 from rmr1_plugin.backends.replay import conversation_key
 
 HELLO = [{"role": "user", "content": "hello"}]

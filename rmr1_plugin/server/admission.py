@@ -1,0 +1,111 @@
+"""Bounded concurrency with back-pressure: at most ``max_active`` requests are judged at once, at
+most ``max_queued`` more wait for a slot, and the next one is refused at once (HTTP 429) instead
+of piling up until every client times out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Self
+
+
+class QueueFull(Exception):
+    """The server is at capacity; ``retry_after`` is a hint in whole seconds."""
+
+    def __init__(self, active: int, queued: int, retry_after: int):
+        self.active, self.queued, self.retry_after = active, queued, retry_after
+        super().__init__(
+            f"server busy: {active} requests being judged and {queued} waiting (queue full); "
+            f"retry after {retry_after} s"
+        )
+
+
+class Admission:
+    """Admission control for judge work.
+
+    >>> async def demo():
+    ...     admission = Admission(max_active=1, max_queued=0)
+    ...     async with admission.enter():
+    ...         try:
+    ...             admission.enter()
+    ...         except QueueFull as exc:
+    ...             return exc.retry_after >= 1
+    >>> asyncio.run(demo())
+    True
+    """
+
+    def __init__(self, max_active: int, max_queued: int):
+        if max_active < 1 or max_queued < 0:
+            raise ValueError(
+                f"need max_active >= 1 and max_queued >= 0, got {max_active} and {max_queued}"
+            )
+        self.max_active, self.max_queued = max_active, max_queued
+        self._slots = asyncio.Semaphore(max_active)
+        self.active = 0
+        self.queued = 0
+        self._recent: deque[float] = deque(maxlen=64)  # seconds each recent request held a slot
+
+    def enter(self) -> _Ticket:
+        """Reserve a place or raise :class:`QueueFull`; use the ticket as ``async with``."""
+        if self.active + self.queued >= self.max_active + self.max_queued:
+            raise QueueFull(self.active, self.queued, self.retry_after())
+        self.queued += 1
+        return _Ticket(self)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold a judging slot for work whose requests already have their places (responses
+        gathered across requests: their requests wait without a slot, their group takes one)."""
+        await self._slots.acquire()
+        self.active += 1
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.active -= 1
+            self._slots.release()
+            self._recent.append(time.monotonic() - started)
+
+    def retry_after(self) -> int:
+        """Seconds until a place is likely free: the queue ahead drained at the recent pace."""
+        if not self._recent:
+            return 1
+        mean = sum(self._recent) / len(self._recent)
+        waves = (self.queued + 1) / self.max_active
+        return max(1, math.ceil(mean * waves))
+
+
+class _Ticket:
+    def __init__(self, admission: Admission):
+        self._admission = admission
+        self._started: float | None = None
+        self._left_queue = False
+
+    async def __aenter__(self) -> Self:
+        admission = self._admission
+        try:
+            await admission._slots.acquire()
+        finally:
+            admission.queued -= 1
+            self._left_queue = True
+        admission.active += 1
+        self._started = time.monotonic()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        admission = self._admission
+        admission.active -= 1
+        admission._slots.release()
+        if self._started is not None:
+            admission._recent.append(time.monotonic() - self._started)
+
+    def cancel(self) -> None:
+        """Give the place back when the ticket is never used."""
+        if not self._left_queue:
+            self._admission.queued -= 1
+            self._left_queue = True
