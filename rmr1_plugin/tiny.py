@@ -31,12 +31,13 @@ CHAT_TEMPLATE = (
 )
 
 
+_TAGS = ("type", "solution", "eval", "rubric", "justify", "answer", "think",
+         "quote_A", "quote_B", "summary_A", "summary_B")
+
+
 def default_corpus() -> list[str]:
     """Text the tokenizer learns its merges from: the RM-R1 prompts, verdict tags, digits."""
-    tags = " ".join(
-        f"<{t}>...</{t}>" for t in ("type", "solution", "eval", "rubric", "justify", "answer", "think",
-                                    "quote_A", "quote_B", "summary_A", "summary_B")
-    )
+    tags = " ".join(f"<{t}>...</{t}>" for t in _TAGS)
     base = [
         templates.INSTRUCT_SYSTEM, templates.INSTRUCT_USER_SINGLE, templates.INSTRUCT_USER_MULTI,
         templates.REASONING_USER_SINGLE, templates.REASONING_USER_MULTI, tags,
@@ -46,8 +47,32 @@ def default_corpus() -> list[str]:
     return base * 20
 
 
-def build_tokenizer(corpus: Iterable[str] | None = None, vocab_size: int = 2000):
-    """A ``PreTrainedTokenizerFast`` (byte-level BPE, ChatML template) trained on ``corpus``."""
+def template_phrases() -> list[str]:
+    """The fixed texts of the RM-R1 instruct prompt and the chain-of-rubrics tags.
+
+    Passed as ``phrases`` to :func:`build_tokenizer`, each becomes one token: the ~2,900-character
+    system prompt costs one token instead of ~720, each fixed line of the user template one, so a
+    tiny model's sequences are mostly the content it has to judge.
+
+    >>> "[Client Question]\\n" in template_phrases()
+    True
+    """
+    lines = [templates.INSTRUCT_SYSTEM]
+    lines += [
+        line for line in templates.INSTRUCT_USER_SINGLE.splitlines(keepends=True) if line.strip() and "{" not in line
+    ]
+    tags = [f"<{t}>" for t in _TAGS] + [f"</{t}>" for t in _TAGS]
+    tags += ["<type>Reasoning</type>", "<type>Chat</type>", "<answer>[[A]]</answer>", "<answer>[[B]]</answer>"]
+    return list(dict.fromkeys(lines + tags))
+
+
+def build_tokenizer(
+    corpus: Iterable[str] | None = None, vocab_size: int = 2000, *, phrases: Iterable[str] = ()
+):
+    """A ``PreTrainedTokenizerFast`` (byte-level BPE, ChatML template) trained on ``corpus``.
+
+    Each string in ``phrases`` becomes a single (non-special) token, matched before BPE.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -63,6 +88,11 @@ def build_tokenizer(corpus: Iterable[str] | None = None, vocab_size: int = 2000)
         tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>",
         bos_token=None, unk_token=None, additional_special_tokens=["<|im_start|>"],
     )
+    phrases = [p for p in phrases if p]
+    if phrases:
+        from tokenizers import AddedToken
+
+        fast.add_tokens([AddedToken(p, normalized=False, special=False) for p in phrases])
     fast.chat_template = CHAT_TEMPLATE
     fast.padding_side = "left"
     return fast
@@ -78,13 +108,17 @@ def build_tiny_model(
     num_heads: int = 4,
     max_positions: int = 4096,
     seed: int = 0,
+    phrases: Iterable[str] = (),
 ) -> Path:
-    """Save a tiny Qwen2 causal LM and its tokenizer under ``path`` and return the path."""
+    """Save a tiny Qwen2 causal LM and its tokenizer under ``path`` and return the path.
+
+    ``phrases`` are strings tokenized as one token each (see :func:`template_phrases`).
+    """
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     path = Path(path)
-    tokenizer = build_tokenizer(corpus, vocab_size)
+    tokenizer = build_tokenizer(corpus, vocab_size, phrases=phrases)
     config = Qwen2Config(
         vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
         num_hidden_layers=num_layers, num_attention_heads=num_heads, num_key_value_heads=num_heads,

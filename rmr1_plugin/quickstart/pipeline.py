@@ -1,0 +1,408 @@
+"""The quickstart pipeline: train an RM-R1 judge, then train a policy with it as the only reward.
+
+Stages (each a TRL trainer, each timed):
+
+1. ``build``: a tiny judge and a tiny policy (Qwen2, shared locally trained tokenizer whose
+   template phrases are single tokens), unless ``judge_model``/``model`` name real checkpoints;
+2. ``judge_pretrain`` (off by default, ``pretrain_steps``): language-model training on plain sums
+   (``3+4=7``), as a real judge starts from a model that knows arithmetic; measured here, it did not
+   beat spending the same steps on SFT;
+3. ``judge_sft``: SFT distillation (``SFTTrainer``) on chain-of-rubrics outputs for synthetic pairs;
+4. ``judge_rlvr``: GRPO (``GRPOTrainer``) with the verdict reward (``rmr1_trl.verdict_reward``);
+5. ``policy_warmup``: SFT of the policy on *noisy* answers (mostly wrong) to two thirds of the
+   questions, so its sampled answers are right only now and then;
+6. ``policy_grpo``: GRPO of the policy on those questions, the trained judge
+   (``rmr1_trl.JudgeReward``, round-robin over each group) as the only reward -- no gold answer
+   reaches training.
+
+The judge is measured on held-out pairs (verdict accuracy, format-error rate) before SFT, after
+SFT and after RLVR; the policy's sampled answers are checked by the math verifier (which the
+reward never sees) before and after GRPO, on its training questions and on held-out ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rmr1_plugin.quickstart import task
+
+log = logging.getLogger(__name__)
+
+Preset = Literal["smoke", "default", "full"]
+
+
+class QuickstartConfig(BaseModel):
+    """Sizes, steps and learning rates of every stage (defaults measured on 2 CPU cores)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    out: Path
+    judge_model: str | None = None
+    model: str | None = None
+    seed: int = 0
+    device: str | None = None
+    held_out_pairs: int = 300
+    # tiny models
+    judge_layers: int = 3
+    judge_hidden: int = 128
+    policy_layers: int = 2
+    policy_hidden: int = 128
+    vocab_size: int = 1000
+    # judge pre-training on plain sums, then SFT
+    pretrain_steps: int = 0
+    pretrain_batch: int = 32
+    sft_steps: int = 800
+    sft_batch: int = 32
+    sft_lr: float = 3e-3
+    # judge RLVR
+    rlvr_steps: int = 8
+    rlvr_prompts: int = 8
+    rlvr_generations: int = 4
+    rlvr_lr: float = 2e-5
+    rlvr_temperature: float = 1.0
+    # policy
+    warmup_steps: int = 200
+    warmup_batch: int = 32
+    warmup_lr: float = 3e-3
+    warmup_correct: float = Field(0.3, ge=0.0, le=1.0, description="share of right answers in the noisy warm-up data")
+    policy_eval_fraction: float = 0.34
+    grpo_steps: int = 30
+    grpo_prompts: int = 6
+    grpo_generations: int = 4
+    grpo_lr: float = 1e-4
+    grpo_beta: float = 0.04
+    strategy: str = "round_robin"
+    eval_samples: int = 16
+    judge_max_new_tokens: int = 48
+    progress_bars: bool = True
+
+    @classmethod
+    def preset(cls, name: Preset, out: Path, **overrides: Any) -> QuickstartConfig:
+        """``smoke`` (CI: every stage, few steps), ``default`` (the targets) or ``full`` (longer)."""
+        steps: dict[str, dict[str, Any]] = {
+            "smoke": dict(sft_steps=30, rlvr_steps=2, warmup_steps=10, grpo_steps=2, eval_samples=4,
+                          held_out_pairs=40),
+            "default": {},
+            "full": dict(sft_steps=1600, rlvr_steps=20, warmup_steps=400, grpo_steps=60, eval_samples=32),
+        }
+        if name not in steps:
+            raise ValueError(f"preset must be one of {sorted(steps)}, got {name!r}")
+        chosen = {k: v for k, v in overrides.items() if v is not None}
+        # Learning rates measured for the tiny models would wreck a pretrained checkpoint.
+        real = {}
+        if chosen.get("judge_model"):
+            real.update(sft_lr=1e-5, rlvr_lr=1e-6)
+        if chosen.get("model"):
+            real.update(warmup_lr=1e-5, grpo_lr=1e-6)
+        return cls(out=out, **{**steps[name], **real, **chosen})
+
+
+class StageResult(BaseModel):
+    """One stage: how long it took, what it measured, where it saved its model."""
+
+    name: str
+    seconds: float
+    metrics: dict[str, float] = Field(default_factory=dict)
+    artifact: str | None = None
+
+
+class QuickstartResult(BaseModel):
+    config: QuickstartConfig
+    stages: list[StageResult] = Field(default_factory=list)
+
+    def metric(self, stage: str, name: str) -> float | None:
+        for s in self.stages:
+            if s.name == stage:
+                return s.metrics.get(name)
+        return None
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(s.seconds for s in self.stages)
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def judge_sft_rows(triples: list[tuple[int, int, int]], n: int, seed: int) -> list[dict[str, Any]]:
+    """Conversational prompt-completion rows: judge prompt -> reference chain-of-rubrics output."""
+    return [
+        {"prompt": p.judge_messages(), "completion": [{"role": "assistant", "content": task.reference_chain(p)}]}
+        for p in task.sample_pairs(triples, n, seed=seed)
+    ]
+
+
+def judge_rlvr_rows(triples: list[tuple[int, int, int]], n: int, seed: int) -> list[dict[str, Any]]:
+    """RLVR rows as ``rmr1 prepare`` writes them for TRL: judge prompt + ``ground_truth`` label."""
+    return [{"prompt": p.judge_messages(), "ground_truth": p.label} for p in task.sample_pairs(triples, n, seed=seed)]
+
+
+def policy_prompt(a: int, b: int) -> list[dict[str, str]]:
+    return [{"role": "user", "content": task.question_text(a, b)}]
+
+
+def split_questions(fraction: float, seed: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """``(warm-up questions, held-out questions)`` for the policy."""
+    questions = [(a, b) for a in range(task.MAX_DIGIT + 1) for b in range(task.MAX_DIGIT + 1)]
+    random.Random(seed).shuffle(questions)
+    cut = max(1, round(len(questions) * fraction))
+    return questions[cut:], questions[:cut]
+
+
+def noisy_answer_rows(questions: list[tuple[int, int]], n: int, correct: float, seed: int) -> list[dict[str, Any]]:
+    """Warm-up rows: the right answer with probability ``correct``, else a random wrong one."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        a, b = rng.choice(questions)
+        answer = a + b
+        if rng.random() >= correct:
+            answer = rng.choice([x for x in range(task.MAX_ANSWER + 1) if x != a + b])
+        rows.append({"prompt": policy_prompt(a, b), "completion": [{"role": "assistant", "content": str(answer)}]})
+    return rows
+
+
+# --- measurements ------------------------------------------------------------------------------
+
+
+def make_judge(path: str | Path, config: QuickstartConfig) -> Any:
+    """The engine's judge over a local model, greedy, no cache, no verifier shortcut."""
+    from rmr1_plugin.backends import GenerationSettings, make_backend
+    from rmr1_plugin.judge import Judge, JudgeConfig
+
+    backend = make_backend("transformers", model=str(path), batch_size=64, device=config.device)
+    settings = GenerationSettings(max_new_tokens=config.judge_max_new_tokens, temperature=0.0)
+    return Judge(backend, JudgeConfig(generation=settings), cache=False, verifier=False)
+
+
+def judge_accuracy(path: str | Path, pairs: list[task.SumPair], config: QuickstartConfig) -> dict[str, float]:
+    """Verdict accuracy and format-error rate of the judge at ``path`` on ``pairs``."""
+    verdicts = make_judge(path, config).judge(
+        [{"question": p.question, "answer_a": p.answer_a, "answer_b": p.answer_b} for p in pairs]
+    )
+    right = sum(v.label == p.label for v, p in zip(verdicts, pairs))
+    errors = sum(v.winner is None for v in verdicts)
+    a_share = sum(v.winner == "A" for v in verdicts) / max(1, len(verdicts) - errors)
+    return {"accuracy": right / len(pairs), "format_error_rate": errors / len(pairs), "a_rate": a_share}
+
+
+def policy_metrics(path: str | Path, trained: list[tuple[int, int]], held: list[tuple[int, int]],
+                   config: QuickstartConfig) -> dict[str, float]:
+    """Verified correctness on the questions the policy trains on and on held-out ones."""
+    return {"correct": policy_correctness(path, trained, config)["correct"],
+            "held_out_correct": policy_correctness(path, held, config)["correct"]}
+
+
+def policy_correctness(path: str | Path, questions: list[tuple[int, int]], config: QuickstartConfig) -> dict[str, float]:
+    """Share of sampled answers (temperature 1) to ``questions`` the math verifier accepts."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from rmr1_plugin.verify import verify_math_batch
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    prompts = [policy_prompt(a, b) for a, b in questions]
+    inputs = tokenizer.apply_chat_template(prompts, add_generation_prompt=True, return_tensors="pt",
+                                           padding=True, return_dict=True)
+    torch.manual_seed(config.seed + 1)
+    with torch.inference_mode():
+        out = model.generate(**inputs, do_sample=True, temperature=1.0, top_p=1.0, top_k=0, max_new_tokens=8,
+                             num_return_sequences=config.eval_samples, pad_token_id=tokenizer.pad_token_id)
+    texts = tokenizer.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    golds = [str(a + b) for a, b in questions for _ in range(config.eval_samples)]
+    results = verify_math_batch(texts, golds)
+    return {"correct": sum(r.status == "correct" for r in results) / len(results)}
+
+
+# --- training stages -----------------------------------------------------------------------
+
+
+def _common_args(config: QuickstartConfig, out: Path) -> dict[str, Any]:
+    return dict(
+        output_dir=str(out), save_strategy="no", report_to=[], logging_steps=10, seed=config.seed,
+        use_cpu=config.device in (None, "cpu") and not _cuda(), dataloader_num_workers=0,
+        disable_tqdm=not config.progress_bars,
+    )
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def sft(model_path: str | Path, rows: list[dict[str, Any]], out: Path, *, steps: int, batch: int, lr: float,
+        config: QuickstartConfig) -> Path:
+    """Supervised fine-tuning with TRL's ``SFTTrainer`` (loss on the completion only)."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    args = SFTConfig(
+        max_steps=steps, per_device_train_batch_size=batch, learning_rate=lr, lr_scheduler_type="cosine",
+        warmup_steps=max(1, steps // 20), weight_decay=0.0, max_length=512, **_common_args(config, out),
+    )
+    trainer = SFTTrainer(model=str(model_path), args=args, train_dataset=Dataset.from_list(rows),
+                         processing_class=tokenizer)
+    trainer.train()
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(str(out))
+    return out
+
+
+def grpo(model_path: str | Path, rows: list[dict[str, Any]], reward_funcs: list[Callable[..., Any]], out: Path, *,
+         steps: int, prompts: int, generations: int, lr: float, max_completion_length: int,
+         temperature: float, config: QuickstartConfig, beta: float = 0.0) -> tuple[Path, list[dict[str, float]]]:
+    """GRPO with TRL's ``GRPOTrainer``; returns the saved model and the trainer's log history."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    tokenizer.padding_side = "left"
+    args = GRPOConfig(
+        max_steps=steps, per_device_train_batch_size=prompts * generations, num_generations=generations,
+        learning_rate=lr, lr_scheduler_type="constant", beta=beta, max_completion_length=max_completion_length,
+        temperature=temperature, logging_steps=1, **{k: v for k, v in _common_args(config, out).items()
+                                                     if k != "logging_steps"},
+    )
+    trainer = GRPOTrainer(model=str(model_path), reward_funcs=reward_funcs, args=args,
+                          train_dataset=Dataset.from_list(rows), processing_class=tokenizer)
+    trainer.train()
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(str(out))
+    return out, list(trainer.state.log_history)
+
+
+def build_models(config: QuickstartConfig) -> tuple[Path, Path]:
+    """Tiny judge and policy (shared tokenizer), or the given checkpoints."""
+    from rmr1_plugin.tiny import build_tiny_model, default_corpus, template_phrases
+
+    corpus = default_corpus() + task.corpus()
+    judge = Path(config.judge_model) if config.judge_model else build_tiny_model(
+        config.out / "judge-init", corpus=corpus, phrases=template_phrases(), vocab_size=config.vocab_size,
+        hidden_size=config.judge_hidden, num_layers=config.judge_layers, max_positions=512, seed=config.seed)
+    policy = Path(config.model) if config.model else build_tiny_model(
+        config.out / "policy-init", corpus=corpus, phrases=template_phrases(), vocab_size=config.vocab_size,
+        hidden_size=config.policy_hidden, num_layers=config.policy_layers, max_positions=512, seed=config.seed + 1)
+    return judge, policy
+
+
+def write_datasets(config: QuickstartConfig) -> dict[str, Path]:
+    """The quickstart's training data as JSONL folders (what ``recipes/trl/tiny`` train on).
+
+    ``judge_sft``: prompt/completion chains; ``judge_rlvr``: prompt/ground_truth (``rmr1 prepare``'s
+    TRL shape); ``policy``: prompts of the held-out questions, with ``gold`` for the verifier.
+    """
+    import json
+
+    train_triples, _ = task.split_pairs(config.held_out_pairs, seed=config.seed)
+    _, held_questions = split_questions(config.policy_eval_fraction, config.seed)
+    sets = {
+        "judge_sft": judge_sft_rows(train_triples, config.sft_steps * config.sft_batch, seed=config.seed + 10),
+        "judge_rlvr": judge_rlvr_rows(train_triples, max(8, config.rlvr_steps * config.rlvr_prompts),
+                                      seed=config.seed + 20),
+        "policy": [{"prompt": policy_prompt(a, b), "gold": str(a + b)} for a, b in held_questions],
+    }
+    paths = {}
+    for name, rows in sets.items():
+        folder = config.out / "data" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "train.jsonl", "w") as handle:
+            handle.writelines(json.dumps(row) + "\n" for row in rows)
+        paths[name] = folder
+    return paths
+
+
+def _mean_logged(history: list[dict[str, float]], key: str, last: int | None = None) -> float | None:
+    values = [h[key] for h in history if key in h]
+    if last:
+        values = values[-last:]
+    return sum(values) / len(values) if values else None
+
+
+def run_quickstart(config: QuickstartConfig, progress: Callable[[str], None] = log.info) -> QuickstartResult:
+    """Run every stage; ``progress`` hears a line as each stage starts."""
+    from rmr1_trl import JudgeReward, verdict_reward
+
+    config.out.mkdir(parents=True, exist_ok=True)
+    result = QuickstartResult(config=config)
+    train_triples, held_triples = task.split_pairs(config.held_out_pairs, seed=config.seed)
+    held_pairs = task.balanced_pairs(held_triples, seed=config.seed)
+    warm_questions, held_questions = split_questions(config.policy_eval_fraction, config.seed)
+
+    def stage(name: str, message: str) -> Callable[..., StageResult]:
+        progress(f"[{len(result.stages) + 1}] {message}")
+        start = time.perf_counter()
+
+        def done(metrics: dict[str, float] | None = None, artifact: Path | None = None) -> StageResult:
+            outcome = StageResult(name=name, seconds=time.perf_counter() - start, metrics=metrics or {},
+                                  artifact=None if artifact is None else str(artifact))
+            result.stages.append(outcome)
+            return outcome
+        return done
+
+    done = stage("build", "building the tiny judge, policy and tokenizer; writing the datasets")
+    judge_path, policy_path = build_models(config)
+    write_datasets(config)
+    metrics = judge_accuracy(judge_path, held_pairs, config)
+    done(metrics, judge_path)
+
+    if config.pretrain_steps > 0 and config.judge_model is None:
+        done = stage("judge_pretrain", f"pre-training the judge on plain sums: {config.pretrain_steps} steps")
+        rows = [{"text": text} for text in task.arithmetic_text(config.pretrain_steps * config.pretrain_batch,
+                                                                seed=config.seed + 5)]
+        judge_path = sft(judge_path, rows, config.out / "judge-pretrain", steps=config.pretrain_steps,
+                         batch=config.pretrain_batch, lr=config.sft_lr, config=config)
+        done({}, judge_path)
+
+    done = stage("judge_sft", f"SFT distillation of the judge: {config.sft_steps} steps x {config.sft_batch} pairs")
+    rows = judge_sft_rows(train_triples, config.sft_steps * config.sft_batch, seed=config.seed + 10)
+    judge_path = sft(judge_path, rows, config.out / "judge-sft", steps=config.sft_steps, batch=config.sft_batch,
+                     lr=config.sft_lr, config=config)
+    done(judge_accuracy(judge_path, held_pairs, config), judge_path)
+
+    done = stage("judge_rlvr", f"GRPO (RLVR) of the judge with the verdict reward: {config.rlvr_steps} steps")
+    rows = judge_rlvr_rows(train_triples, config.rlvr_steps * config.rlvr_prompts, seed=config.seed + 20)
+    judge_path, history = grpo(
+        judge_path, rows, [verdict_reward], config.out / "judge-rlvr", steps=config.rlvr_steps,
+        prompts=config.rlvr_prompts, generations=config.rlvr_generations, lr=config.rlvr_lr,
+        max_completion_length=config.judge_max_new_tokens, temperature=config.rlvr_temperature, config=config)
+    metrics = judge_accuracy(judge_path, held_pairs, config)
+    metrics["train_reward"] = _mean_logged(history, "rewards/verdict_reward/mean") or float("nan")
+    done(metrics, judge_path)
+
+    done = stage("policy_warmup", f"policy warm-up SFT on noisy answers ({config.warmup_correct:.0%} right) to "
+                                  f"{len(warm_questions)} questions")
+    if config.warmup_steps > 0:
+        rows = noisy_answer_rows(warm_questions, config.warmup_steps * config.warmup_batch, config.warmup_correct,
+                                 seed=config.seed + 30)
+        policy_path = sft(policy_path, rows, config.out / "policy-warmup", steps=config.warmup_steps,
+                          batch=config.warmup_batch, lr=config.warmup_lr, config=config)
+    done(policy_metrics(policy_path, warm_questions, held_questions, config), policy_path)
+
+    done = stage("policy_grpo", f"policy GRPO on the same {len(warm_questions)} questions, the judge "
+                                f"({config.strategy}) as the only reward")
+    reward = JudgeReward(make_judge(judge_path, config), strategy=config.strategy,
+                         group_size=config.grpo_generations, name="rmr1_judge")
+    rng = random.Random(config.seed + 40)
+    rows = [{"prompt": policy_prompt(*rng.choice(warm_questions))} for _ in range(config.grpo_steps * config.grpo_prompts)]
+    policy_path, history = grpo(
+        policy_path, rows, [reward], config.out / "policy-grpo", steps=config.grpo_steps,
+        prompts=config.grpo_prompts, generations=config.grpo_generations, lr=config.grpo_lr,
+        max_completion_length=8, temperature=1.0, config=config, beta=config.grpo_beta)
+    metrics = policy_metrics(policy_path, warm_questions, held_questions, config)
+    metrics["judge_calls_per_group"] = _mean_logged(history, "rmr1/judge_calls") or float("nan")
+    metrics["no_verdict_rate"] = _mean_logged(history, "rmr1/no_verdict_rate") or 0.0
+    done(metrics, policy_path)
+    return result
