@@ -424,6 +424,8 @@ class Judge:
         if self.config.verify and self.verifier is not None and _verifiable(probe):
             outcomes = await self._verify_many([(c, probe) for c in candidates])
         counts = {"judged_pairs": 0, "verified_pairs": 0, "no_verdict": 0}
+        # The judge's own words per judged comparison, for trainers that log rationales.
+        texts: list[tuple[tuple[int, int], str]] = []
 
         async def acompare(pairs: list[Pair]) -> list[int | None]:
             result: list[int | None] = [None] * len(pairs)
@@ -440,13 +442,14 @@ class Judge:
             for slot, verdict in zip(ask, await self.ajudge(judge_pairs)):
                 result[slot] = None if verdict.winner is None else (0 if verdict.winner == "A" else 1)
                 counts["no_verdict"] += verdict.winner is None
+                texts.append((pairs[slot], verdict.texts[0] if verdict.texts else f"(no judgment: {verdict.error})"))
             return result
 
         ref_index = len(completions) if strategy == "reference" else None
         scores = await arank_group(len(candidates), acompare, strategy, max_calls, reference=ref_index, seed=seed)
         if ref_index is not None:
             scores.rewards = scores.rewards[:ref_index]
-        scores.details.update(counts, verification=outcomes[: len(completions)])
+        scores.details.update(counts, verification=outcomes[: len(completions)], texts=texts)
         return scores
 
 

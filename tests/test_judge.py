@@ -226,6 +226,10 @@ def test_score_group_ranks_completions(strategy):
     assert len(scores.rewards) == 5 and all(-1 <= r <= 1 for r in scores.rewards)
     assert max(range(5), key=lambda i: scores.rewards[i]) == 1
     assert scores.details["judged_pairs"] == scores.calls
+    # Every judged comparison keeps the judge's own text, for trainers that log rationales.
+    assert len(scores.details["texts"]) == scores.calls
+    assert all(isinstance(text, str) and text for _, text in scores.details["texts"])
+    assert [pair for pair, _ in scores.details["texts"]] == [(c.a, c.b) for c in scores.comparisons]
 
 
 def test_score_group_against_a_reference_answer():

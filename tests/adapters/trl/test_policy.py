@@ -29,6 +29,7 @@ def test_each_prompt_group_is_ranked_by_the_judge_and_the_rationale_is_logged():
     assert rewards[5] is None                            # '??': no verdict in any of its comparisons
     assert len(extra["rmr1_judge_rationale"]) == 6
     assert "vs #1 (shown as A): won" in extra["rmr1_judge_rationale"][0]
+    assert "<eval>A has" in extra["rmr1_judge_rationale"][0]   # the judge's own words follow the record
     assert metrics["rmr1/judge_calls"] == 6.0            # round robin: 3 pairs x 2 orders per group
     assert metrics["rmr1/no_verdict_rate"] == pytest.approx(1 / 6)
 
