@@ -18,16 +18,17 @@ Run the whole mission in miniature, with TRL's trainers and no downloads:
   2. SFT-distil the judge on chain-of-rubrics outputs (<type>Reasoning</type>, <solution>,
      <eval>, <answer>[[A]]</answer>);
   3. GRPO (RLVR) of the judge with the verdict reward;
-  4. warm the policy up on noisy answers to two thirds of the questions, then GRPO it on them
-     with the trained judge as the only reward (the math verifier only measures, on those
-     questions and on held-out ones).
+  4. warm the policy up on noisy answers (half wrong) to two thirds of the questions, then GRPO
+     it on them (8 samples per question) with the trained judge as the only reward (the math
+     verifier only measures, on those questions and on held-out ones).
 
 It prints judge verdict accuracy on held-out pairs before SFT / after SFT / after RLVR, the
 format-error rate, the policy's verified correctness before/after GRPO, time per stage, and where
 the models are. What a tiny model shows (docs/trl.md has the measurements): the judge learns
-the format at once and the verdict to ~80% in the default budget (target 90%); the policy is the
-hard part -- pushed harder, it learns to exploit the small judge. benchmarks/quickstart_targets.py
-checks the targets.
+the format at once and the verdict to ~97% in the default budget (target 90%); RLVR on a judge
+that good has little to learn; the policy's verified correctness rises by a few points under the
+judge's reward (pushed harder, a tiny policy learns to exploit a small judge).
+benchmarks/quickstart_targets.py checks the targets.
 
 Presets: --smoke (every stage, a few steps: checks the plumbing, not the targets),
 default (the targets, a few minutes on 2 CPU cores), --full (longer, clearer policy gain).

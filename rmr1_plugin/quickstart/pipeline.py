@@ -9,8 +9,9 @@ Stages (each a TRL trainer, each timed):
    beat spending the same steps on SFT;
 3. ``judge_sft``: SFT distillation (``SFTTrainer``) on chain-of-rubrics outputs for synthetic pairs;
 4. ``judge_rlvr``: GRPO (``GRPOTrainer``) with the verdict reward (``rmr1_trl.verdict_reward``);
-5. ``policy_warmup``: SFT of the policy on *noisy* answers (mostly wrong) to two thirds of the
-   questions, so its sampled answers are right only now and then;
+5. ``policy_warmup``: SFT of the policy on *noisy* answers (half of them wrong) to two thirds of
+   the questions, so its sampled answers are right now and then (~16%): groups of 8 then usually
+   hold a right answer for the judge to prefer;
 6. ``policy_grpo``: GRPO of the policy on those questions, the trained judge
    (``rmr1_trl.JudgeReward``, round-robin over each group) as the only reward -- no gold answer
    reaches training.
@@ -65,17 +66,17 @@ class QuickstartConfig(BaseModel):
     rlvr_steps: int = 8
     rlvr_prompts: int = 8
     rlvr_generations: int = 4
-    rlvr_lr: float = 2e-5
+    rlvr_lr: float = 1e-5
     rlvr_temperature: float = 1.0
     # policy
-    warmup_steps: int = 200
+    warmup_steps: int = 400
     warmup_batch: int = 32
-    warmup_lr: float = 3e-3
-    warmup_correct: float = Field(0.3, ge=0.0, le=1.0, description="share of right answers in the noisy warm-up data")
+    warmup_lr: float = 1e-3
+    warmup_correct: float = Field(0.5, ge=0.0, le=1.0, description="share of right answers in the noisy warm-up data")
     policy_eval_fraction: float = 0.34
     grpo_steps: int = 30
-    grpo_prompts: int = 6
-    grpo_generations: int = 4
+    grpo_prompts: int = 4
+    grpo_generations: int = 8
     grpo_lr: float = 1e-4
     grpo_beta: float = 0.04
     strategy: str = "round_robin"

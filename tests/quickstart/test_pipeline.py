@@ -26,6 +26,7 @@ def test_policy_questions_split_and_noisy_answers_are_as_noisy_as_asked():
 def test_every_stage_runs_and_reports(tmp_path):
     config = QuickstartConfig(out=tmp_path / "qs", pretrain_steps=2, sft_steps=3, sft_batch=4, rlvr_steps=1,
                               rlvr_prompts=2, warmup_steps=2, warmup_batch=4, grpo_steps=1, grpo_prompts=2,
+                              grpo_generations=4,
                               eval_samples=2, held_out_pairs=10, judge_max_new_tokens=8, device="cpu")
     result = run_quickstart(config, progress=lambda line: None)
     assert [s.name for s in result.stages] == [
