@@ -30,10 +30,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Self
 
-import httpx
 from rich.console import Console
 from rich.table import Table
-from rmr1_plugin.backends.local_server import LocalServer, free_port
+from rmr1_plugin.backends.local_server import LocalServer, free_port, wait_until_healthy
 
 from rmr1_plugin import build_judge_messages
 from rmr1_plugin.backends import GenerationSettings, make_backend
@@ -108,17 +107,8 @@ class RewardServerProcess:
         )
 
     def __enter__(self) -> Self:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"rmr1 serve exited with {self.process.returncode}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError("rmr1 serve not ready after 120 s")
+        wait_until_healthy(self.process, f"{self.url}/health", timeout=120, name="rmr1 serve", poll=0.2)
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.process.send_signal(signal.SIGTERM)

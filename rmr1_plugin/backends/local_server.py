@@ -29,6 +29,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_healthy(process: subprocess.Popen, url: str, *, timeout: float, name: str,
+                       poll: float = 0.25) -> None:
+    """Return once ``GET url`` answers 200; raise ``RuntimeError`` if ``process`` exits first or
+    ``timeout`` seconds pass. Shared by every helper here that starts a server subprocess."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=min(2.0, timeout)).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(poll)
+    raise RuntimeError(f"{name} not healthy after {timeout:g} s")
+
+
 class LocalServer:
     """``transformers serve MODEL`` on 127.0.0.1 in a subprocess (its own process group).
 
@@ -68,18 +85,13 @@ class LocalServer:
         with self.log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
                                             env=env, start_new_session=True)
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"transformers serve exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(f"transformers serve not healthy after {self.startup_timeout:g} s:\n{self.log_tail()}")
+        try:
+            wait_until_healthy(self.process, f"http://127.0.0.1:{self.port}/health",
+                               timeout=self.startup_timeout, name="transformers serve")
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"{exc}:\n{self.log_tail()}") from None
+        return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
