@@ -9,6 +9,8 @@ Modes:
   serve    the candidate: exec the code, then answer calls on a request pipe with plain values
   tests    the tests: run the test code, calling candidate names over the pipe; report each test
            on a channel only this process holds (the candidate never sees tests or expectations)
+  zygote   start nothing itself: fork a fresh process for each run the harness asks for, so the
+           interpreter start-up and imports are paid once (see :func:`zygote`)
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import linecache
 import os
 import resource
 import select
+import signal
+import socket
 import sys
 import time
 import traceback
@@ -32,6 +36,7 @@ CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
 SIGKILL = 9
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 0x4000, 1 << 18
 #: Per-mount flags a remount in a user namespace must keep (they are locked).
@@ -42,8 +47,14 @@ _KEPT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noa
 # -- confinement -------------------------------------------------------------------------------
 
 
+_LIBC = None
+
+
 def _libc():
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    global _LIBC
+    if _LIBC is None:  # once per interpreter: forked runs inherit the zygote's handle
+        _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _LIBC
 
 
 def _unshare(libc, flags: int) -> str | None:
@@ -523,13 +534,8 @@ class Remote:
 # -- entry -------------------------------------------------------------------------------------------
 
 
-def main() -> None:
-    mode = sys.argv[1]
-    fds = json.loads(sys.argv[2])
-    import site  # started with -S: site-packages without running .pth start-up hooks
-
-    sys.path.extend(p for p in site.getsitepackages() if p not in sys.path)
-    sys.set_int_max_str_digits(0)
+def run_mode(mode: str, fds: dict) -> None:
+    """Read the setup, confine this process, run ``mode``; the setup pipe is never read by a zygote."""
     with os.fdopen(fds["setup"], "rb") as stream:
         setup = json.loads(stream.read())
     confine(setup, fds)
@@ -541,6 +547,193 @@ def main() -> None:
         run_tests(setup, fds["req"], fds["resp"], fds["report"])
     else:
         raise SystemExit(f"unknown mode {mode!r}")
+
+
+#: Descriptors a run receives from the harness, in the order :func:`zygote` expects them.
+STDIO = ("stdin", "stdout", "stderr")
+
+
+def zygote(control_fd: int) -> None:
+    """Fork one fresh process per run the harness asks for, over a ``SOCK_SEQPACKET`` socket.
+
+    Requests: ``{"op": "spawn", "mode", "cwd", "env", "names"}`` with the run's descriptors attached
+    (stdio, then ``names``), answered ``{"spawned": pid}``; ``{"op": "kill", "pid"}``, answered
+    ``{"killed": pid}`` once every process of the run is dead and reaped. Event:
+    ``{"exited": pid, "status": wait_status}`` when a run's process ends.
+
+    The zygote never reads a run's setup (code, tests): that arrives on a descriptor only the forked
+    run opens, so nothing of one run lingers here for the next. It serves one run at a time and is a
+    child subreaper: whatever a run leaves behind, even processes that left its process group,
+    becomes the zygote's child, so a kill takes it down too and nothing stays unreaped. It only
+    signals its own children, never a stranger. End of file on the socket (the harness is gone)
+    ends it, and with it every run.
+    """
+    control = socket.socket(fileno=control_fd)
+    _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so the wakeup fd sees SIGCHLD
+    live: set[int] = set()
+
+    def send(message: dict) -> None:
+        try:
+            control.send(json.dumps(message).encode())
+        except OSError:  # the harness is gone
+            kill_everything()
+            os._exit(0)
+
+    def reap(until: float | None = None) -> None:
+        """Reap ended children, reporting runs' exits; with ``until``, wait for all of them (or that time)."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid:
+                if pid in live:
+                    live.discard(pid)
+                    send({"exited": pid, "status": status})
+                continue
+            if until is None or time.monotonic() >= until:
+                return
+            time.sleep(0.001)
+
+    def kill_everything() -> None:
+        for pid in live | _children():
+            _kill_group(pid)
+            try:
+                os.kill(pid, SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    while True:
+        ready, _, _ = select.select([control, wake_r], [], [])
+        if wake_r in ready:
+            os.read(wake_r, 4096)
+        reap()
+        if control not in ready:
+            continue
+        try:
+            data, received, _, _ = socket.recv_fds(control, 1 << 16, 64)
+        except InterruptedError:
+            continue
+        if not data:  # the harness closed the socket or died: take every run down with us
+            kill_everything()
+            os._exit(0)
+        request = json.loads(data)
+        if request["op"] == "kill":
+            kill_everything()
+            reap(until=time.monotonic() + 2.0)
+            send({"killed": request["pid"]})
+            continue
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            for fd in received:
+                os.close(fd)
+            send({"error": f"fork failed: {exc}"})
+            continue
+        if pid == 0:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _forked_run(request, received)
+        for fd in received:
+            os.close(fd)
+        live.add(pid)
+        send({"spawned": pid})
+
+
+def _children() -> set[int]:
+    """This (single-threaded) process's children, orphans it adopted as a subreaper included."""
+    try:
+        with open(f"/proc/self/task/{os.getpid()}/children") as stream:
+            return {int(pid) for pid in stream.read().split()}
+    except OSError:  # kernels without CONFIG_PROC_CHILDREN: the runs' own processes only
+        return set()
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _close_all_but(keep: set[int]) -> None:
+    low = 0
+    for fd in sorted(keep):
+        if fd > low:
+            os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+
+
+def _forked_run(request: dict, received: list[int]) -> None:
+    """In a process forked by the zygote: become a run like a freshly started one, never return."""
+    code = 1
+    try:
+        os.setsid()
+        for target, fd in enumerate(received[:3]):
+            os.dup2(fd, target)
+        fds = dict(zip(request["names"], received[3:]))
+        _close_all_but({0, 1, 2, *fds.values()})  # the control socket, other runs' leftovers
+        os.chdir(request["cwd"])
+        os.environ.clear()  # the zygote's own environment is already scrubbed; this one names the run's folder
+        os.environ.update(request["env"])
+        fds["parent"] = os.getppid()
+        _libc().prctl(15, b"rmr1-sandbox", 0, 0, 0)  # PR_SET_NAME: tell runs from the zygote in ps
+        run_mode(request["mode"], fds)
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc)
+    except BaseException:  # noqa: BLE001 - reported like an uncaught exception in a fresh interpreter
+        traceback.print_exc()
+    finally:
+        _finish(code)
+
+
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    print(exc.code, file=sys.stderr)
+    return 1
+
+
+def _finish(code: int) -> None:
+    """Exit as an interpreter would (threads joined, atexit run, streams flushed), then ``_exit``."""
+    try:
+        if "threading" in sys.modules:
+            sys.modules["threading"]._shutdown()
+        import atexit
+
+        atexit._run_exitfuncs()
+    except SystemExit as exc:
+        code = _exit_code(exc)
+    except BaseException:  # noqa: BLE001
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - a closed or replaced stream
+            pass
+    os._exit(code)
+
+
+def main() -> None:
+    mode = sys.argv[1]
+    fds = json.loads(sys.argv[2])
+    import site  # started with -S: site-packages without running .pth start-up hooks
+
+    sys.path.extend(p for p in site.getsitepackages() if p not in sys.path)
+    sys.set_int_max_str_digits(0)
+    if mode == "zygote":
+        _libc()
+        zygote(fds["control"])
+    else:
+        run_mode(mode, fds)
 
 
 if __name__ == "__main__":

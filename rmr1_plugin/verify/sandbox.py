@@ -26,11 +26,14 @@ import pwd
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Literal, Protocol, runtime_checkable
 
 import httpx
@@ -105,7 +108,14 @@ class SplitSandbox(Sandbox, Protocol):
 
 
 class LocalSandbox:
-    """Fresh confined ``python -I -S`` processes on this machine (Python only for now).
+    """Fresh confined Python processes on this machine (Python only for now).
+
+    Each run is a new process, forked by default from a *zygote*: a small ``python -I -S`` started
+    once per concurrent run slot, which has already paid the interpreter start-up and imports and
+    never sees any run's code (it only passes descriptors on). A forked run then confines itself
+    exactly as a freshly started one does. ``prefork=False`` starts a fresh interpreter per run
+    instead (slower; nothing stays running between runs). Call :meth:`close` (or use ``with``) to
+    stop the zygotes early; they also end when this process does.
 
     ``-S`` skips ``site`` start-up work (``.pth`` hooks); the runner puts the site-packages folders
     on ``sys.path`` itself, so installed libraries stay importable.
@@ -118,10 +128,13 @@ class LocalSandbox:
     name = "local"
 
     def __init__(self, *, isolate_network: bool = True, user: str = "nobody", python: str = sys.executable,
-                 max_output_bytes: int = 1 << 20) -> None:
+                 max_output_bytes: int = 1 << 20, prefork: bool = True) -> None:
         self.isolate_network = isolate_network
         self.python = python
         self.max_output_bytes = max_output_bytes
+        self.prefork = prefork
+        self._idle: list[_Zygote] = []
+        self._lock = threading.Lock()
         self.drop_to: tuple[int, int] | None = None
         if os.getuid() == 0:
             try:
@@ -145,7 +158,7 @@ class LocalSandbox:
             except OSError as exc:
                 return RunOutcome(status="sandbox_error", error=f"could not start the sandbox: {exc}")
             try:
-                code = proc.popen.wait(timeout=request.timeout)
+                code = proc.wait(timeout=request.timeout)
                 status = "finished"
             except subprocess.TimeoutExpired:
                 code, status = None, "timeout"
@@ -212,6 +225,19 @@ class LocalSandbox:
 
     # -- internals --------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Stop the idle zygotes (runs in progress keep theirs until they end)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for zygote in idle:
+            zygote.close()
+
+    def __enter__(self) -> LocalSandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _spawn(self, mode: str, payload: dict, cwd: str, limits: Limits, *, stdin, stdout, stderr,
                fds: dict[str, int]) -> _Proc:
         setup = {**payload, "cwd": cwd, "limits": limits.model_dump(), "isolate_network": self.isolate_network,
@@ -221,34 +247,74 @@ class LocalSandbox:
             setup_file.write(json.dumps(setup).encode())
             setup_file.seek(0)
             all_fds = {**fds, "setup": setup_file.fileno(), "info": info_w}
-            fd_numbers = tuple(all_fds.values())
-            all_fds["parent"] = os.getpid()
             try:
+                if self.prefork:
+                    return self._fork(mode, cwd, (stdin, stdout, stderr), all_fds, info_r)
+                fd_numbers = tuple(all_fds.values())
+                all_fds["parent"] = os.getpid()
                 popen = subprocess.Popen(
                     [self.python, "-I", "-S", _CHILD, mode, json.dumps(all_fds)], stdin=stdin, stdout=stdout,
                     stderr=stderr, pass_fds=fd_numbers, env=_clean_env(cwd), cwd=cwd,
                     start_new_session=True,
                 )
+                return _Proc(info_r, wait=popen.wait, kill=lambda: _kill_popen(popen))
+            except BaseException:
+                os.close(info_r)
+                raise
             finally:
                 os.close(info_w)
-        return _Proc(popen, info_r, self.drop_to)
+
+    def _fork(self, mode: str, cwd: str, stdio: tuple, fds: dict[str, int], info_r: int) -> _Proc:
+        """A run forked by an idle zygote (a new one when none is idle or the idle one has died)."""
+        with self._lock:
+            zygote = self._idle.pop() if self._idle else None
+        for attempt in range(2):
+            if zygote is None or not zygote.alive():
+                if zygote is not None:
+                    zygote.close()
+                zygote = _Zygote(self.python)
+            try:
+                pid = zygote.spawn(mode, cwd, stdio, fds)
+                break
+            except OSError:
+                zygote.close()
+                zygote = None
+                if attempt:
+                    raise
+        chosen = zygote
+
+        def kill() -> None:
+            chosen.kill(pid)
+            if chosen.alive():
+                with self._lock:
+                    self._idle.append(chosen)
+            else:
+                chosen.close()
+
+        return _Proc(info_r, wait=lambda timeout=None: chosen.wait(pid, timeout), kill=kill)
 
 
 _SPLIT = "tests run in a separate process and report over a pipe the candidate never holds"
 
 
 class _Proc:
-    def __init__(self, popen: subprocess.Popen, info_fd: int, drop_to: tuple[int, int] | None) -> None:
-        self.popen, self.info_fd, self.drop_to = popen, info_fd, drop_to
+    """One sandboxed run's process: ``wait`` for its exit code, ``kill`` its whole process group
+    (with a pid namespace, everything the run started); its confinement report arrives on ``info_fd``."""
+
+    def __init__(self, info_fd: int, *, wait: Callable[..., int], kill: Callable[[], None]) -> None:
+        self.info_fd, self._wait, self._kill = info_fd, wait, kill
         self._info: dict | None = None
+        self._killed = False
+
+    def wait(self, timeout: float | None = None) -> int:
+        """The exit code (negative: killed by that signal); ``subprocess.TimeoutExpired`` after ``timeout``."""
+        return self._wait(timeout)
 
     def kill(self) -> None:
-        """Kill the whole process group (with a pid namespace, everything the run started)."""
-        try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.popen.wait()
+        if self._killed:
+            return
+        self._killed = True
+        self._kill()
         if self._info is None:
             data = b""
             while True:
@@ -272,6 +338,116 @@ class _Proc:
                          pid_namespace=info.get("pid_namespace"), read_only_host=info.get("read_only_host"),
                          uid=info.get("uid"), pass_channel=channel,
                          notes=notes)
+
+
+def _kill_popen(popen: subprocess.Popen) -> None:
+    try:
+        os.killpg(popen.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    popen.wait()
+
+
+class _Zygote:
+    """The harness's end of one ``_child.py zygote`` process (see ``_child.zygote`` for the protocol).
+
+    Serves one run's process at a time, so its events need no routing.
+    """
+
+    def __init__(self, python: str) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.log = tempfile.TemporaryFile()
+        try:
+            self.popen = subprocess.Popen(
+                [python, "-I", "-S", _CHILD, "zygote", json.dumps({"control": theirs.fileno()})],
+                stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, pass_fds=(theirs.fileno(),),
+                env=_clean_env("/"), cwd="/", start_new_session=True,
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self.control = ours
+        self.exits: dict[int, int] = {}
+        self.dead = False
+
+    def alive(self) -> bool:
+        return not self.dead and self.popen.poll() is None
+
+    def spawn(self, mode: str, cwd: str, stdio: tuple, fds: dict[str, int]) -> int:
+        """Fork a run; ``stdio`` are descriptors, file objects or ``subprocess.DEVNULL``."""
+        opened, numbers = [], []
+        for stream in stdio:
+            if stream == subprocess.DEVNULL:
+                stream = os.open(os.devnull, os.O_RDWR)
+                opened.append(stream)
+            numbers.append(stream if isinstance(stream, int) else stream.fileno())
+        try:
+            request = {"op": "spawn", "mode": mode, "cwd": cwd, "env": _clean_env(cwd), "names": list(fds)}
+            socket.send_fds(self.control, [json.dumps(request).encode()], [*numbers, *fds.values()])
+        finally:
+            for fd in opened:
+                os.close(fd)
+        while True:
+            message = self._receive(time.monotonic() + 30.0)
+            if message is None:
+                self.dead = True
+                raise OSError(f"the sandbox zygote did not answer: {_read(self.log, 2000, tail=True)}")
+            if "spawned" in message:
+                return message["spawned"]
+            if "error" in message:
+                raise OSError(message["error"])
+
+    def wait(self, pid: int, timeout: float | None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while pid not in self.exits:
+            if self.dead:  # the zygote died, and its runs with it (they die with their parent)
+                return -signal.SIGKILL
+            if self._receive(deadline) is None and not self.dead:
+                raise subprocess.TimeoutExpired(f"sandbox run {pid}", timeout or 0.0)
+        return os.waitstatus_to_exitcode(self.exits[pid])
+
+    def kill(self, pid: int) -> None:
+        """Kill every process of the run and wait until the zygote has reaped them all."""
+        if not self.dead:
+            try:
+                self.control.send(json.dumps({"op": "kill", "pid": pid}).encode())
+            except OSError:
+                self.dead = True
+        while not self.dead:
+            message = self._receive(None)
+            if message is not None and message.get("killed") == pid:
+                break
+        self.exits.pop(pid, None)
+
+    def close(self) -> None:
+        self.dead = True
+        self.control.close()  # end of file: the zygote exits and takes its runs down
+        try:
+            self.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        self.log.close()
+
+    def _receive(self, deadline: float | None) -> dict | None:
+        """The next message (recording exits); None at the deadline or when the zygote is gone."""
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ready, _, _ = select.select([self.control], [], [], wait)
+        if not ready:
+            return None
+        try:
+            data = self.control.recv(1 << 16)
+        except OSError:
+            data = b""
+        if not data:
+            self.dead = True
+            return None
+        message = json.loads(data)
+        if "exited" in message:
+            self.exits[message["exited"]] = message["status"]
+        return message
 
 
 class _Workdir:

@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from rmr1_plugin.verify import run_code_tests_batch
+from rmr1_plugin.verify.sandbox import LocalSandbox
 
 from .hostile import CORPUS, TESTS, fill
 
@@ -16,13 +17,18 @@ SECRET_NAME, SECRET = "RMR1_HOSTILE_SECRET", "correct-horse-battery-staple"
 
 
 def _sandbox_processes() -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=False).stdout
-    return [line for line in out.splitlines() if "verify/_child.py" in line]
+    """Live processes of sandboxed runs (not the idle zygotes that fork them, not zombies waiting for
+    init to reap them); ``-ww``: full command lines, however long the interpreter's path."""
+    out = subprocess.run(["ps", "-ww", "-eo", "pid,stat,comm,args"], capture_output=True, text=True,
+                         check=False).stdout
+    return [line for line in out.splitlines()[1:] if not line.split()[1].startswith("Z")
+            and (line.split()[2] == "rmr1-sandbox" or ("verify/_child.py" in line and " zygote " not in line))]
 
 
-@pytest.fixture(scope="module")
-def attack(tmp_path_factory):
-    """Run the whole corpus once, as a batch, with a canary file, a secret and a listening port."""
+@pytest.fixture(scope="module", params=[True, False], ids=["forked-from-zygote", "fresh-interpreter"])
+def attack(request, tmp_path_factory):
+    """Run the whole corpus once per way of starting runs, as a batch, with a canary file, a secret
+    and a listening port."""
     folder = tmp_path_factory.mktemp("canary")
     canary = folder / "canary.txt"
     canary.write_text("alive")
@@ -35,7 +41,8 @@ def attack(tmp_path_factory):
     try:
         rows = [{"code": fill(code, canary=str(canary), port=port, secret_name=SECRET_NAME), "tests": TESTS}
                 for code in CORPUS.values()]
-        results = dict(zip(CORPUS, run_code_tests_batch(rows, timeout=20, test_timeout=3)))
+        with LocalSandbox(prefork=request.param) as sandbox:
+            results = dict(zip(CORPUS, run_code_tests_batch(rows, sandbox=sandbox, timeout=20, test_timeout=3)))
         accepted = []
         try:
             while True:

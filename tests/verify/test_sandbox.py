@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import subprocess
 import tempfile
 from pathlib import Path
 
 import httpx
 import pytest
 
+from rmr1_plugin.verify.code import run_code_tests
 from rmr1_plugin.verify.sandbox import Limits, LocalSandbox, RunRequest, SandboxFusionSandbox
 
 from .fusion_server import LoopbackServer, make_app
 
 
-@pytest.fixture(scope="module")
-def local():
-    return LocalSandbox()
+@pytest.fixture(scope="module", params=[True, False], ids=["forked-from-zygote", "fresh-interpreter"])
+def local(request):
+    with LocalSandbox(prefork=request.param) as sandbox:
+        yield sandbox
 
 
 @pytest.mark.timeout(60)
@@ -98,6 +102,56 @@ def test_as_root_the_code_runs_as_nobody_and_cannot_see_roots_home(local):
     uid, listing = outcome.stdout.splitlines()
     assert int(uid) == outcome.isolation.uid != 0
     assert ".bashrc" not in listing  # only the interpreter's folder is mounted back under /root
+
+
+# -- zygotes ---------------------------------------------------------------------------------------
+
+
+def _zygote_pids() -> set[int]:
+    out = subprocess.run(["ps", "-ww", "-eo", "pid,ppid,args"], capture_output=True, text=True, check=False).stdout
+    return {int(line.split()[0]) for line in out.splitlines()[1:]
+            if int(line.split()[1]) == os.getpid() and "verify/_child.py zygote" in line}
+
+
+@pytest.mark.timeout(60)
+def test_a_run_forked_from_a_zygote_finds_nothing_of_earlier_runs_in_its_memory():
+    marker = "expected-value-7f3a9c"
+    with LocalSandbox() as sandbox:
+        earlier = run_code_tests("def f():\n    return 1", tests=f"assert f() == 1, {marker!r}", sandbox=sandbox)
+        # The marker is assembled at run time, so neither the probe's code nor its call holds it whole.
+        probe = ("import gc\n"
+                 "def leaked():\n"
+                 "    marker = ''.join(['expected-value-', '7f3a9c'])\n"
+                 "    seen = [o for o in gc.get_objects() if isinstance(o, (dict, list, tuple))]\n"
+                 "    return any(isinstance(v, str) and marker in v for o in seen\n"
+                 "               for v in (o.values() if isinstance(o, dict) else o))\n")
+        later = run_code_tests(probe, tests="assert leaked() is False", sandbox=sandbox)
+    assert earlier.passed
+    assert later.passed, later.error
+
+
+@pytest.mark.timeout(60)
+def test_a_dead_zygote_is_replaced_and_close_stops_the_idle_ones():
+    others = _zygote_pids()  # other sandboxes' (the default one's) in this process
+    with LocalSandbox() as sandbox:
+        assert sandbox.run(RunRequest(code="print(1)")).stdout == "1\n"
+        (zygote,) = _zygote_pids() - others
+        os.kill(zygote, signal.SIGKILL)
+        assert sandbox.run(RunRequest(code="print(2)")).stdout == "2\n"
+        (replacement,) = _zygote_pids() - others
+        assert replacement != zygote
+    assert _zygote_pids() - others == set()
+
+
+@pytest.mark.timeout(60)
+def test_a_run_that_kills_its_zygote_fails_instead_of_passing():
+    # Runs cannot see the zygote from inside their pid namespace; where there is none, a run as the
+    # same user could kill it: the run must then fail, and the next run get a new zygote.
+    with LocalSandbox() as sandbox:
+        result = run_code_tests("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\ndef f():\n    return 1",
+                                tests="assert f() == 1", sandbox=sandbox)
+        assert not result.passed
+        assert sandbox.run(RunRequest(code="print(3)")).stdout == "3\n"
 
 
 # -- SandboxFusion ---------------------------------------------------------------------------------
