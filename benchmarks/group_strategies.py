@@ -8,8 +8,14 @@ the rewards and q, over many groups.
 Targets (issue 4, G = 8, beta = 2, bias = 0.3): the adaptive strategy reaches tau >= 0.75 with
 <= 3G calls and tau >= 0.60 with <= G calls.
 
+``--ceiling`` adds what G calls can reach at best: a judge that knows this simulator exactly
+(its beta, bias and prior) computes the posterior over q from the G verdicts by importance
+sampling and reports the tie levels that maximise the expected tau-b under it, for a random
+ring and for two Swiss rounds.
+
     python benchmarks/group_strategies.py                 # 1000 groups, G = 8 and 16
     python benchmarks/group_strategies.py --groups 200 --sizes 8
+    python benchmarks/group_strategies.py --sizes 8 --ceiling
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from rmr1_plugin.ranking import rank_group
+from rmr1_plugin.ranking import Comparison, _swiss_pairs, rank_group, tie_levels
 
 
 def kendall_tau_b(x: np.ndarray, y: np.ndarray) -> float:
@@ -89,6 +95,41 @@ def run(g: int, groups: int, beta: float, bias: float, seed: int) -> list[dict]:
     return rows
 
 
+def bayes_ceiling(g: int, groups: int, beta: float, bias: float, seed: int, samples: int = 20000) -> list[dict]:
+    """Mean tau-b of an exact-posterior judge of this simulator with G calls (see the module doc)."""
+    rng = np.random.default_rng(seed)
+    prior = rng.standard_normal((samples, g))
+    above = prior[:, :, None] > prior[:, None, :]
+    rows = []
+    for design in ("ring", "swiss"):
+        judge_rng = random.Random(seed)
+        taus = []
+        start = time.perf_counter()
+        for _ in range(groups):
+            quality = rng.standard_normal(g)
+            judge = SimulatedJudge(quality, beta, bias, judge_rng)
+            order = [int(x) for x in rng.permutation(g)]
+            weights = np.ones(samples)
+            comparisons: list[Comparison] = []
+            ring = [(order[k], order[(k + 1) % g]) for k in range(g)]
+            for round_ in range(2):
+                if design == "ring":
+                    pairs = ring[round_::2]
+                elif round_ == 0:
+                    pairs = [(order[k], order[k + 1]) for k in range(0, g - 1, 2)]
+                else:
+                    pairs = _swiss_pairs(weights @ prior / weights.sum(), comparisons, g // 2, rng)
+                for (a, b), verdict in zip(pairs, judge(pairs)):
+                    p_a = 1.0 / (1.0 + np.exp(-(beta * (prior[:, a] - prior[:, b]) + bias)))
+                    weights = weights * (p_a if verdict == 0 else 1.0 - p_a)
+                    comparisons.append(Comparison(a=a, b=b, winner=verdict))
+            better = np.einsum("m,mij->ij", weights / weights.sum(), above)
+            taus.append(kendall_tau_b(tie_levels(better).astype(float), quality))
+        rows.append({"g": g, "label": f"Bayes ceiling: {design}, exact posterior", "calls": float(len(comparisons)),
+                     "tau": float(np.mean(taus)), "ms": 1000 * (time.perf_counter() - start) / groups})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--groups", type=int, default=1000, help="groups per strategy (default 1000)")
@@ -96,15 +137,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beta", type=float, default=2.0, help="judge sharpness (default 2)")
     parser.add_argument("--bias", type=float, default=0.3, help="first-slot bias in logits (default 0.3)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also compute the best tau G calls allow (exact-posterior judge; slower)")
     args = parser.parse_args(argv)
 
-    console = Console()
+    console = Console(width=max(Console().width, 110))
     table = Table(title=f"rank_group strategies: {args.groups} groups, beta={args.beta}, bias={args.bias}")
     for column in ("G", "strategy", "mean calls", "calls / G", "mean Kendall tau", "ms / group"):
         table.add_column(column, justify="left" if column == "strategy" else "right")
     results = []
     for g in args.sizes:
         rows = run(g, args.groups, args.beta, args.bias, args.seed)
+        if args.ceiling:
+            rows += bayes_ceiling(g, args.groups, args.beta, args.bias, args.seed)
         results += rows
         for row in rows:
             table.add_row(str(g), row["label"], f"{row['calls']:.1f}", f"{row['calls'] / g:.2f}",

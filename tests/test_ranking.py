@@ -171,20 +171,17 @@ def test_bad_arguments_are_named():
         rank_group(0, judge_by_quality(QUALITY), "circular")
 
 
-def test_adaptive_opens_with_a_ring_each_candidate_once_in_each_slot():
-    scores = rank_group(8, noisy_judge(QUALITY), "adaptive", max_calls=8, seed=4)
-    assert sorted(c.a for c in scores.comparisons) == list(range(8))
-    assert sorted(c.b for c in scores.comparisons) == list(range(8))
-    reached, frontier = {0}, [0]
-    edges = [(c.a, c.b) for c in scores.comparisons]
-    while frontier:
-        node = frontier.pop()
-        for a, b in edges:
-            for x, y in ((a, b), (b, a)):
-                if x == node and y not in reached:
-                    reached.add(y)
-                    frontier.append(y)
-    assert reached == set(range(8))  # one connected cycle
+def test_adaptive_opens_with_two_swiss_rounds_winners_meet_winners():
+    rounds: list[list[tuple[int, int]]] = []
+    scores = rank_group(8, judge_by_quality(QUALITY, log=rounds), "adaptive", max_calls=8, seed=4)
+    first, second = rounds
+    assert sorted(x for pair in first for x in pair) == list(range(8))  # a perfect matching
+    assert sorted(x for pair in second for x in pair) == list(range(8))
+    won_first = {a if QUALITY[a] > QUALITY[b] else b for a, b in first}
+    for a, b in second:
+        assert (a in won_first) == (b in won_first)  # equal standings meet
+        assert {a, b} not in [set(pair) for pair in first]  # and never a rematch
+    assert (scores.calls, scores.rounds) == (8, 2)
 
 
 def test_adaptive_ties_candidates_the_evidence_cannot_order():
