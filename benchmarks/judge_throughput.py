@@ -8,11 +8,18 @@ The cache is off, so both runs generate every judgment.
 
     python benchmarks/judge_throughput.py                   # 32 pairs, both orders -> 64 requests
     python benchmarks/judge_throughput.py --pairs 16 --max-new-tokens 32
+    # a server you started yourself, e.g. `vllm serve RM-R1-7B --port 8000` on a GPU machine:
+    python benchmarks/judge_throughput.py --base-url http://127.0.0.1:8000/v1 --served-model RM-R1-7B
+
+On a CPU, ``transformers serve`` does not get faster per request when requests arrive together
+(its batching saves little there), so the ratio stays near 1x; the 4x target needs a server that
+batches, such as vLLM on a GPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -43,44 +50,51 @@ def example_pairs(n: int) -> list[JudgePair]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model folder to serve (default: build the tiny model)")
+    parser.add_argument("--base-url", help="use this running OpenAI-compatible server instead of starting one")
+    parser.add_argument("--served-model", help="the model name that server serves (with --base-url)")
     parser.add_argument("--pairs", type=int, default=32, help="pairs to judge (default 32)")
     parser.add_argument("--max-new-tokens", type=int, default=16, help="judge output limit (default 16)")
     parser.add_argument("--concurrency", type=int, default=64, help="async requests in flight (default 64)")
     args = parser.parse_args(argv)
     console = Console()
 
-    with tempfile.TemporaryDirectory() as scratch:
-        model = args.model or str(build_tiny_model(Path(scratch) / "tiny"))
-        console.log(f"starting transformers serve for {model}")
-        with LocalServer(model) as server:
-            backend = OpenAIBackend(server.base_url, model=server.model, max_concurrency=args.concurrency)
-            config = JudgeConfig(swap="both", generation=GenerationSettings(max_new_tokens=args.max_new_tokens))
-            pairs = example_pairs(args.pairs)
-            requests = 2 * len(pairs)
-            Judge(backend, config, cache=False).judge(pairs[:2])  # warm-up: load weights, first batch
+    if bool(args.base_url) != bool(args.served_model):
+        parser.error("--base-url and --served-model go together")
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as stack:
+        if args.base_url:
+            server = argparse.Namespace(base_url=args.base_url, model=args.served_model)
+        else:
+            model = args.model or str(build_tiny_model(Path(scratch) / "tiny"))
+            console.log(f"starting transformers serve for {model}")
+            server = stack.enter_context(LocalServer(model))
+        backend = OpenAIBackend(server.base_url, model=server.model, max_concurrency=args.concurrency)
+        config = JudgeConfig(swap="both", generation=GenerationSettings(max_new_tokens=args.max_new_tokens))
+        pairs = example_pairs(args.pairs)
+        requests = 2 * len(pairs)
+        Judge(backend, config, cache=False).judge(pairs[:2])  # warm-up: load weights, first batch
 
-            console.log(f"sequential: {len(pairs)} pairs x 2 orders, one request at a time")
-            sequential_judge = Judge(backend, config.model_copy(update={"swap": "none"}), cache=False)
-            start = time.perf_counter()
-            sequential = []
-            for pair in pairs:
-                forward, = sequential_judge.judge([pair])
-                backward, = sequential_judge.judge([pair.model_copy(update={"answer_a": pair.answer_b,
-                                                                            "answer_b": pair.answer_a})])
-                sequential.append((forward.texts, backward.texts))
-            sequential_s = time.perf_counter() - start
+        console.log(f"sequential: {len(pairs)} pairs x 2 orders, one request at a time")
+        sequential_judge = Judge(backend, config.model_copy(update={"swap": "none"}), cache=False)
+        start = time.perf_counter()
+        sequential = []
+        for pair in pairs:
+            forward, = sequential_judge.judge([pair])
+            backward, = sequential_judge.judge([pair.model_copy(update={"answer_a": pair.answer_b,
+                                                                        "answer_b": pair.answer_a})])
+            sequential.append((forward.texts, backward.texts))
+        sequential_s = time.perf_counter() - start
 
-            console.log("async batch: all pairs in one call")
-            start = time.perf_counter()
-            batched = Judge(backend, config, cache=False).judge(pairs)
-            batch_s = time.perf_counter() - start
+        console.log("async batch: all pairs in one call")
+        start = time.perf_counter()
+        batched = Judge(backend, config, cache=False).judge(pairs)
+        batch_s = time.perf_counter() - start
 
-            console.log("ceiling: the server flooded with 4 batches of raw requests at once")
-            flood = [p.messages("instruct", True, swapped) for p in pairs for swapped in (False, True)] * 4
-            flooding = OpenAIBackend(server.base_url, model=server.model, max_concurrency=len(flood))
-            start = time.perf_counter()
-            flooding.generate(flood, config.generation)
-            ceiling_rps = len(flood) / (time.perf_counter() - start)
+        console.log("ceiling: the server flooded with 4 batches of raw requests at once")
+        flood = [p.messages("instruct", True, swapped) for p in pairs for swapped in (False, True)] * 4
+        flooding = OpenAIBackend(server.base_url, model=server.model, max_concurrency=len(flood))
+        start = time.perf_counter()
+        flooding.generate(flood, config.generation)
+        ceiling_rps = len(flood) / (time.perf_counter() - start)
 
     same = all(v.texts == s[0] + s[1] for v, s in zip(batched, sequential))
     seq_rps, batch_rps = requests / sequential_s, requests / batch_s

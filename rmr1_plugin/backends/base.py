@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
+import threading
 from collections.abc import Coroutine
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
@@ -91,14 +93,45 @@ class Backend(Protocol):
 
 
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from sync code, even when this thread already runs an
-    event loop (a notebook, an async trainer): then it runs on a short-lived helper thread."""
+    """Run a coroutine to completion from sync code.
+
+    Sync calls share one long-lived event loop on a daemon thread, so what a backend keeps per
+    loop (HTTP clients, their open connections) serves every call instead of being rebuilt each
+    time. When this thread already runs an event loop (a notebook, an async trainer), the
+    coroutine runs on a short-lived helper thread instead, so that loop is never re-entered.
+
+    >>> async def twice(x):
+    ...     return 2 * x
+    >>> run_sync(twice(21))
+    42
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)
+        future = asyncio.run_coroutine_threadsafe(coroutine, _sync_loop())
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # Ctrl-C or a failure here: do not leave the work running
+            raise
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+_SYNC_LOOP: tuple[int, asyncio.AbstractEventLoop] | None = None
+_SYNC_LOOP_LOCK = threading.Lock()
+
+
+def _sync_loop() -> asyncio.AbstractEventLoop:
+    """The process's loop for sync calls, started on first use (and again in a forked child,
+    where the parent's loop thread does not exist)."""
+    global _SYNC_LOOP
+    with _SYNC_LOOP_LOCK:
+        if _SYNC_LOOP is None or _SYNC_LOOP[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="rmr1-sync-loop", daemon=True).start()
+            _SYNC_LOOP = (os.getpid(), loop)
+        return _SYNC_LOOP[1]
 
 
 def check_generations(backend: str, conversations: list[Conversation], generations: list[Generation]) -> list[Generation]:

@@ -105,6 +105,7 @@ class OpenAIBackend:
         self.down_for = down_for
         self.extra_body = dict(extra_body or {})
         self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = weakref.WeakKeyDictionary()
         self._rng = random.Random(0)
 
     # --- protocol ----------------------------------------------------------------------------
@@ -113,10 +114,7 @@ class OpenAIBackend:
         return run_sync(self.agenerate(conversations, settings))
 
     async def agenerate(self, conversations: list[Conversation], settings: GenerationSettings) -> list[Generation]:
-        gate = self._gate()
-        # Clients (and their connection pools) live for one batch: an httpx pool cannot outlive
-        # the event loop it was opened in, and callers' loops come and go (run_sync, trainers).
-        clients = {e.url: self._client(e.url) for e in self.endpoints}
+        gate, clients = self._gate(), self._loop_clients()
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(self._one(gate, clients, c, settings)) for c in conversations]
@@ -126,9 +124,16 @@ class OpenAIBackend:
                 f"no OpenAI-compatible server reachable for model {self.model!r}: {tried}. "
                 "Is the server running (e.g. `vllm serve MODEL` or `transformers serve MODEL`) and is the URL right?"
             ) from None
-        finally:
-            await asyncio.gather(*(client.close() for client in clients.values()))
         return check_generations("openai", conversations, [t.result() for t in tasks])
+
+    async def aclose(self) -> None:
+        """Close the clients (and their connections) this event loop opened."""
+        clients = self._clients.pop(asyncio.get_running_loop(), {})
+        await asyncio.gather(*(client.close() for client in clients.values()))
+
+    def close(self) -> None:
+        """Close the clients that sync calls opened."""
+        run_sync(self.aclose())
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -136,6 +141,16 @@ class OpenAIBackend:
         import openai
 
         return openai.AsyncOpenAI(base_url=url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
+
+    def _loop_clients(self) -> dict[str, Any]:
+        """One client per endpoint per event loop, kept for the loop's life: an httpx connection
+        pool cannot outlive the loop it was opened in, but within it, connections are reused
+        (sync calls all share one loop, see ``run_sync``)."""
+        loop = asyncio.get_running_loop()
+        clients = self._clients.get(loop)
+        if clients is None:
+            clients = self._clients[loop] = {e.url: self._client(e.url) for e in self.endpoints}
+        return clients
 
     def _gate(self) -> asyncio.Semaphore:
         """The concurrency bound, shared by all batches running on this event loop."""

@@ -31,12 +31,14 @@ class FlakyProxy:
     def __init__(self, upstream: str, *, failures: int, status: int = 503, stall: float = 0.0):
         self.upstream, self.failures, self.status, self.stall = upstream, failures, status, stall
         self.seen = 0
+        self.client_ports: list[int] = []  # the TCP connection each request came on
         self.port = free_port()
         app = FastAPI()
 
         @app.post("/v1/chat/completions")
         async def chat(request: Request) -> Response:
             self.seen += 1
+            self.client_ports.append(request.client.port)
             body = await request.body()
             if self.seen <= self.failures:
                 if self.stall:

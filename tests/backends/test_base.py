@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import os
 
 import pytest
 from pydantic import ValidationError
@@ -41,6 +43,39 @@ def test_run_sync_works_inside_a_running_event_loop():
         return run_sync(inner())  # e.g. a sync reward function called from an async trainer
 
     assert run_sync(inner()) == 42 and asyncio.run(outer()) == 42
+
+
+def test_sync_calls_from_any_thread_share_one_long_lived_loop():
+    async def which_loop(tag):
+        await asyncio.sleep(0.01)
+        return tag, asyncio.get_running_loop()
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda tag: run_sync(which_loop(tag)), range(8)))
+    assert [tag for tag, _ in results] == list(range(8))
+    loops = {id(loop) for _, loop in results}
+    assert len(loops) == 1 and not results[0][1].is_closed()  # clients kept per loop live on
+
+
+def test_run_sync_failures_propagate():
+    async def broken():
+        raise LookupError("no such judge")
+
+    with pytest.raises(LookupError, match="no such judge"):
+        run_sync(broken())
+
+
+@pytest.mark.timeout(30)
+def test_run_sync_works_in_a_forked_child():
+    async def answer():
+        return 7
+
+    assert run_sync(answer()) == 7  # the parent's loop thread exists now; a forked child has none
+    pid = os.fork()
+    if pid == 0:
+        os._exit(run_sync(answer()))
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 7
 
 
 def test_a_backend_losing_items_is_caught():

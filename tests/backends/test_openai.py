@@ -77,6 +77,15 @@ def test_least_outstanding_balancing_spreads_load(openai_server, flaky_proxy):
     assert [e.served for e in backend.endpoints] == [4, 4]  # all sent at once: evenly split
 
 
+def test_sync_calls_reuse_the_client_and_its_connection(openai_server, flaky_proxy):
+    with flaky_proxy(failures=0) as proxy:
+        backend = OpenAIBackend(proxy.base_url, model=openai_server.model)
+        for _ in range(3):  # e.g. a reward function judging one batch per training step
+            assert backend.generate(conversations(1), SHORT)[0].error is None
+        backend.close()
+    assert len(proxy.client_ports) == 3 and len(set(proxy.client_ports)) == 1
+
+
 def test_transient_errors_are_retried(flaky_proxy, openai_server):
     with flaky_proxy(failures=2, status=503) as proxy:
         backend = OpenAIBackend(proxy.base_url, model=openai_server.model, backoff=0.01, max_retries=3)
