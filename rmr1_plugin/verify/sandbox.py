@@ -21,6 +21,7 @@ usual code sandbox of verl deployments, for scale-out.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pwd
 import select
@@ -32,8 +33,8 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 import httpx
@@ -42,6 +43,10 @@ from pydantic import BaseModel, Field
 from rmr1_plugin.verify.results import Isolation, TestOutcome
 
 _CHILD = str(Path(__file__).with_name("_child.py"))
+#: Idle zygotes kept per sandbox: enough for a default batch (two per worker, one per core).
+MAX_IDLE_ZYGOTES = 2 * (os.cpu_count() or 1)
+
+log = logging.getLogger(__name__)
 
 
 class Limits(BaseModel):
@@ -249,7 +254,11 @@ class LocalSandbox:
             all_fds = {**fds, "setup": setup_file.fileno(), "info": info_w}
             try:
                 if self.prefork:
-                    return self._fork(mode, cwd, (stdin, stdout, stderr), all_fds, info_r)
+                    try:
+                        return self._fork(mode, cwd, (stdin, stdout, stderr), all_fds, info_r)
+                    except OSError as exc:
+                        log.warning("no sandbox zygote (%s): starting a fresh interpreter per run from now on", exc)
+                        self.prefork = False
                 fd_numbers = tuple(all_fds.values())
                 all_fds["parent"] = os.getpid()
                 popen = subprocess.Popen(
@@ -285,10 +294,11 @@ class LocalSandbox:
 
         def kill() -> None:
             chosen.kill(pid)
-            if chosen.alive():
-                with self._lock:
+            with self._lock:
+                keep = chosen.alive() and len(self._idle) < MAX_IDLE_ZYGOTES
+                if keep:
                     self._idle.append(chosen)
-            else:
+            if not keep:
                 chosen.close()
 
         return _Proc(info_r, wait=lambda timeout=None: chosen.wait(pid, timeout), kill=kill)

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rmr1_plugin.verify.code import run_code_tests
+from rmr1_plugin.verify import sandbox as sandbox_module
+from rmr1_plugin.verify.code import run_code_tests, run_code_tests_batch
 from rmr1_plugin.verify.sandbox import Limits, LocalSandbox, RunRequest, SandboxFusionSandbox
 
 from .fusion_server import LoopbackServer, make_app
@@ -163,6 +164,28 @@ def test_a_zygote_dying_mid_run_fails_that_run_and_the_next_run_gets_a_new_one()
         worker.join()
         assert not outcome[0].passed and outcome[0].status in {"failed", "sandbox_error"}, outcome[0]
         assert run_code_tests("def f():\n    return 1", tests="assert f() == 1", sandbox=sandbox).passed
+
+
+@pytest.mark.timeout(60)
+def test_idle_zygotes_are_capped(monkeypatch):
+    monkeypatch.setattr(sandbox_module, "MAX_IDLE_ZYGOTES", 1)
+    others = _zygote_pids()
+    with LocalSandbox() as sandbox:
+        rows = [{"code": "def f():\n    return 1", "tests": "assert f() == 1"}] * 4
+        assert all(r.passed for r in run_code_tests_batch(rows, sandbox=sandbox, workers=2))
+        assert len(_zygote_pids() - others) == 1
+
+
+@pytest.mark.timeout(60)
+def test_without_a_zygote_runs_start_a_fresh_interpreter(monkeypatch, caplog):
+    def refuse(*args, **kwargs):
+        raise OSError("no SCM_RIGHTS here")
+
+    monkeypatch.setattr(sandbox_module._Zygote, "spawn", refuse)
+    with LocalSandbox() as sandbox:
+        assert sandbox.run(RunRequest(code="print(4)")).stdout == "4\n"
+        assert sandbox.prefork is False
+    assert "no sandbox zygote (no SCM_RIGHTS here)" in caplog.text
 
 
 # -- SandboxFusion ---------------------------------------------------------------------------------
