@@ -49,6 +49,12 @@ class _Endpoint:
     last_error: str | None = None
 
 
+@dataclass
+class _LoopState:
+    gate: asyncio.Semaphore
+    clients: dict[str, Any]
+
+
 class _Unreachable(Exception):
     pass
 
@@ -104,8 +110,7 @@ class OpenAIBackend:
         self.backoff_max = backoff_max
         self.down_for = down_for
         self.extra_body = dict(extra_body or {})
-        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = weakref.WeakKeyDictionary()
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
         self._rng = random.Random(0)
 
     # --- protocol ----------------------------------------------------------------------------
@@ -114,7 +119,8 @@ class OpenAIBackend:
         return run_sync(self.agenerate(conversations, settings))
 
     async def agenerate(self, conversations: list[Conversation], settings: GenerationSettings) -> list[Generation]:
-        gate, clients = self._gate(), self._loop_clients()
+        state = self._loop_state()
+        gate, clients = state.gate, state.clients
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(self._one(gate, clients, c, settings)) for c in conversations]
@@ -128,8 +134,9 @@ class OpenAIBackend:
 
     async def aclose(self) -> None:
         """Close the clients (and their connections) this event loop opened."""
-        clients = self._clients.pop(asyncio.get_running_loop(), {})
-        await asyncio.gather(*(client.close() for client in clients.values()))
+        state = self._loops.pop(asyncio.get_running_loop(), None)
+        if state is not None:
+            await asyncio.gather(*(client.close() for client in state.clients.values()))
 
     def close(self) -> None:
         """Close the clients that sync calls opened."""
@@ -142,23 +149,17 @@ class OpenAIBackend:
 
         return openai.AsyncOpenAI(base_url=url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
 
-    def _loop_clients(self) -> dict[str, Any]:
-        """One client per endpoint per event loop, kept for the loop's life: an httpx connection
-        pool cannot outlive the loop it was opened in, but within it, connections are reused
-        (sync calls all share one loop, see ``run_sync``)."""
+    def _loop_state(self) -> _LoopState:
+        """This event loop's concurrency bound (shared by all its batches) and clients (one per
+        endpoint), kept for the loop's life: an httpx connection pool cannot outlive the loop it
+        was opened in, but within it connections are reused (sync calls all share one loop, see
+        ``run_sync``)."""
         loop = asyncio.get_running_loop()
-        clients = self._clients.get(loop)
-        if clients is None:
-            clients = self._clients[loop] = {e.url: self._client(e.url) for e in self.endpoints}
-        return clients
-
-    def _gate(self) -> asyncio.Semaphore:
-        """The concurrency bound, shared by all batches running on this event loop."""
-        loop = asyncio.get_running_loop()
-        gate = self._gates.get(loop)
-        if gate is None:
-            gate = self._gates[loop] = asyncio.Semaphore(self.max_concurrency)
-        return gate
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._loops[loop] = _LoopState(asyncio.Semaphore(self.max_concurrency),
+                                                   {e.url: self._client(e.url) for e in self.endpoints})
+        return state
 
     def _pick(self, avoid: _Endpoint | None) -> _Endpoint:
         now = time.monotonic()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import builtins
 import ctypes
 import ctypes.util
+import functools
 import json
 import linecache
 import os
@@ -37,6 +38,7 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NAME = 15
 SIGKILL = 9
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 0x4000, 1 << 18
 #: Per-mount flags a remount in a user namespace must keep (they are locked).
@@ -47,14 +49,9 @@ _KEPT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noa
 # -- confinement -------------------------------------------------------------------------------
 
 
-_LIBC = None
-
-
+@functools.cache  # once per interpreter: runs forked by a zygote inherit its handle
 def _libc():
-    global _LIBC
-    if _LIBC is None:  # once per interpreter: forked runs inherit the zygote's handle
-        _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    return _LIBC
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 
 def _unshare(libc, flags: int) -> str | None:
@@ -682,7 +679,7 @@ def _forked_run(request: dict, received: list[int]) -> None:
         os.environ.clear()  # the zygote's own environment is already scrubbed; this one names the run's folder
         os.environ.update(request["env"])
         fds["parent"] = os.getppid()
-        _libc().prctl(15, b"rmr1-sandbox", 0, 0, 0)  # PR_SET_NAME: tell runs from the zygote in ps
+        _libc().prctl(PR_SET_NAME, b"rmr1-sandbox", 0, 0, 0)  # tells runs from their zygote in ps
         run_mode(request["mode"], fds)
         code = 0
     except SystemExit as exc:
@@ -730,7 +727,6 @@ def main() -> None:
     sys.path.extend(p for p in site.getsitepackages() if p not in sys.path)
     sys.set_int_max_str_digits(0)
     if mode == "zygote":
-        _libc()
         zygote(fds["control"])
     else:
         run_mode(mode, fds)
