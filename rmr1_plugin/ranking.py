@@ -26,6 +26,7 @@ sync (:func:`rank_group`) and async (:func:`arank_group`) drivers share all the 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from collections.abc import Awaitable, Callable, Generator, Sequence
@@ -110,14 +111,46 @@ async def arank_group(
     reference: int | None = None,
     seed: int = 0,
 ) -> GroupScores:
-    """Async :func:`rank_group`: ``acompare`` is awaited once per round."""
+    """Async :func:`rank_group`: ``acompare`` is awaited once per round.
+
+    Every round yields to the event loop, even when ``acompare`` answers without waiting (cache
+    hits), so deadlines and other requests keep running; the model refits of large ``adaptive``
+    groups run in a worker thread for the same reason.
+    """
     plan = _plan(n, strategy, max_calls, reference, seed)
+    offload = strategy == "adaptive" and n >= OFFLOAD_FROM
     try:
         pairs = next(plan)
         while True:
-            pairs = plan.send(_checked(pairs, await acompare(list(pairs))))
+            outcomes = _checked(pairs, await acompare(list(pairs)))
+            if offload:
+                pairs = await asyncio.to_thread(plan.send, outcomes)
+            else:
+                await asyncio.sleep(0)
+                pairs = plan.send(outcomes)
     except StopIteration as done:
         return done.value
+
+
+def expected_calls(n: int, strategy: str, max_calls: int | None = None) -> int:
+    """The most comparisons :func:`rank_group` asks for on a group of ``n`` (with ``strategy="reference"``,
+    ``n`` counts the baseline too), for admission and budgets before any is judged.
+
+    >>> expected_calls(64, "round_robin"), expected_calls(8, "adaptive"), expected_calls(2, "adaptive", 3000)
+    (4032, 16, 2)
+    """
+    if n < 2:
+        return 0
+    natural = {
+        "reference": 2 * (n - 1),
+        "round_robin": n * (n - 1),
+        "knockout": n - 1,
+        "circular": 1 if n == 2 else n,
+        "adaptive": min(2 * n, n * (n - 1)),
+    }[strategy]
+    if strategy == "adaptive" and max_calls is not None:
+        return min(max_calls, n * (n - 1))
+    return natural if max_calls is None else min(natural, max(max_calls, 0))
 
 
 def _checked(pairs: list[Pair], outcomes: Sequence[Outcome]) -> list[Outcome]:
@@ -259,12 +292,17 @@ def _knockout(n: int, max_calls: int | None, seed: int) -> Plan:
 STRENGTH_PRIOR_VAR = 4.0
 #: Most comparisons scored by the full look-ahead per pick (all of them for groups up to 23).
 MAX_LOOKAHEAD = 256
+#: Groups from this size refit the model of ``adaptive`` in a worker thread (a round of a large
+#: group takes long enough to delay every other request on the event loop).
+OFFLOAD_FROM = 16
 #: Prior variance of the position-bias term (logit of the first slot winning a coin-flip pair).
 BIAS_PRIOR_VAR = 1.0
 
 
 def _adaptive(n: int, max_calls: int | None, seed: int) -> Plan:
-    budget = 2 * n if max_calls is None else max_calls
+    # Judging an ordered pair again adds nothing (a deterministic or cached judge repeats itself),
+    # so the budget never exceeds every pair in both orders, and the rounds stop there.
+    budget = min(2 * n if max_calls is None else max_calls, n * (n - 1))
     rng = np.random.default_rng(seed)
     comparisons: list[Comparison] = []
     shown_first = np.zeros(n)  # times shown as A minus times shown as B
@@ -287,6 +325,8 @@ def _adaptive(n: int, max_calls: int | None, seed: int) -> Plan:
             pairs = _balance_slots(pairs, shown_first)
         else:
             pairs = _next_round(mean, cov, size, comparisons, shown_first, rng)
+        if not pairs:
+            break
         outcomes = yield pairs
         rounds += 1
         comparisons += _play(pairs, outcomes)
@@ -395,11 +435,14 @@ def _swiss_pairs(strengths: np.ndarray, comparisons: list[Comparison], size: int
     return pairs
 
 
-def _balance_slots(pairs: list[Pair], shown_first: np.ndarray) -> list[Pair]:
-    """Show each pair in the order that evens out how often its members were answer A."""
+def _balance_slots(pairs: list[Pair], shown_first: np.ndarray, judged: set[Pair] | None = None) -> list[Pair]:
+    """Show each pair in the order that evens out how often its members were answer A (or in the
+    order not ``judged`` yet)."""
     ordered = []
     for a, b in pairs:
         if shown_first[b] < shown_first[a]:
+            a, b = b, a
+        if judged is not None and (a, b) in judged:
             a, b = b, a
         shown_first[a] += 1
         shown_first[b] -= 1
@@ -421,15 +464,20 @@ def _next_round(mean: np.ndarray, cov: np.ndarray, size: int, comparisons: list[
     i, j = np.triu_indices(n, 1)
     mean, cov = mean[:n], cov[:n, :n].copy()
     diff = mean[i] - mean[j]
-    candidates = evaluated = np.arange(len(i))
+    judged = {(c.a, c.b) for c in comparisons}
+    # A pair already judged in both orders has nothing left to say.
+    candidates = np.flatnonzero([(a, b) not in judged or (b, a) not in judged for a, b in zip(i.tolist(), j.tolist())])
+    evaluated = np.arange(len(i))
+    if not len(candidates):
+        return []
     if len(i) > MAX_LOOKAHEAD:
         # Large groups: look ahead only from the most promising comparisons by a cheap score
         # (the shrinkage of their own difference), and count misordering only over the pairs
         # whose order is most in doubt; a round of G = 64 then takes well under a second.
         var = cov[i, i] + cov[j, j] - 2 * cov[i, j]
         q = 1.0 / (1.0 + np.exp(-diff / np.sqrt(1.0 + math.pi * var / 8.0)))
-        cheap = var * var * q * (1 - q) / (1.0 + q * (1 - q) * var)
-        candidates = np.sort(np.argsort(-cheap, kind="stable")[:MAX_LOOKAHEAD])
+        cheap = (var * var * q * (1 - q) / (1.0 + q * (1 - q) * var))[candidates]
+        candidates = np.sort(candidates[np.argsort(-cheap, kind="stable")[:MAX_LOOKAHEAD]])
         evaluated = np.sort(np.argsort(np.abs(diff) / np.sqrt(var), kind="stable")[: 2 * MAX_LOOKAHEAD])
     ci, cj, cdiff = i[candidates], j[candidates], diff[candidates]
     ei, ej, ediff = i[evaluated], j[evaluated], diff[evaluated]
@@ -456,7 +504,7 @@ def _next_round(mean: np.ndarray, cov: np.ndarray, size: int, comparisons: list[
         picked.append(k)
         cov = cov - np.outer(sx[:, k], sx[:, k]) * (w[k] / (1 + w[k] * v[k]))
     picked = [int(candidates[k]) for k in picked]
-    return _balance_slots([(int(i[k]), int(j[k])) for k in picked], shown_first)
+    return _balance_slots([(int(i[k]), int(j[k])) for k in picked], shown_first, judged)
 
 
 def _erfc(x: np.ndarray) -> np.ndarray:

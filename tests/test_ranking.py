@@ -214,3 +214,51 @@ def test_any_judge_gives_bounded_rewards_within_budget(n, strategy, budget, seed
     assert len(scores.rewards) == n and all(-1.0 <= r <= 1.0 for r in scores.rewards)
     assert budget is None or scores.calls <= budget
     assert scores.calls == len(scores.comparisons)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_adaptive_stops_once_every_pair_is_judged_both_ways(n):
+    log = []
+    scores = rank_group(n, judge_by_quality(QUALITY[:n], log=log), "adaptive", max_calls=3000)
+    judged = [pair for batch in log for pair in batch]
+    assert scores.calls == len(judged) <= n * (n - 1)
+    assert len(set(judged)) == len(judged)  # no ordered pair is asked twice
+
+
+def test_async_ranking_yields_to_the_event_loop_every_round_even_on_instant_verdicts():
+    async def scenario():
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        async def instant(pairs):  # a cache hit: answers without waiting
+            return [0 for _ in pairs]
+
+        background = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        before = ticks
+        scores = await arank_group(4, instant, "adaptive", max_calls=12)
+        background.cancel()
+        return ticks - before, scores.rounds
+
+    ticks, rounds = asyncio.run(scenario())
+    assert ticks >= rounds > 1
+
+
+def test_expected_calls_bounds_what_each_strategy_asks_for():
+    from rmr1_plugin.ranking import expected_calls
+
+    for n in (2, 3, 7):
+        for strategy in ("round_robin", "knockout", "circular", "adaptive"):
+            for budget in (None, 5, 100):
+                try:
+                    scores = rank_group(n, judge_by_quality(QUALITY[:n]), strategy, budget)
+                except ValueError:
+                    continue
+                assert scores.calls <= expected_calls(n, strategy, budget)
+        assert rank_group(n, judge_by_quality(QUALITY[:n]), "reference", reference=0).calls <= expected_calls(
+            n, "reference")
