@@ -8,11 +8,41 @@ Limits that depend on the server's settings (pairs per request, text length) are
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["system", "user", "assistant"]
+
+#: Most comparisons a client may ask for per group: every pair of the largest group in both orders
+#: is 4032; anything beyond that is a mistake or an attack (the per-request budget is the server's).
+MAX_CALLS_PER_GROUP = 4096
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` unless it holds a lone surrogate (valid JSON, ``"\\ud800"``, but no character):
+    such text cannot be encoded, logged or sent to a judge.
+
+    >>> valid_unicode("caf\u00e9")
+    'café'
+    >>> valid_unicode("x\ud800")
+    Traceback (most recent call last):
+    ...
+    ValueError: holds a lone surrogate \\ud800 at character 1; text must be valid Unicode
+    """
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"holds a lone surrogate \\u{ord(text[exc.start]):04x} at character {exc.start}; "
+                "text must be valid Unicode"
+            ) from None
+    return text
+
+
+#: Every text field of a request: a string that is valid Unicode.
+Text = Annotated[str, AfterValidator(valid_unicode)]
 
 
 class Message(BaseModel):
@@ -21,7 +51,7 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role
-    content: str
+    content: Text
 
 
 class PairIn(BaseModel):
@@ -34,13 +64,13 @@ class PairIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str | None = None
-    answer_a: str | None = None
-    answer_b: str | None = None
+    question: Text | None = None
+    answer_a: Text | None = None
+    answer_b: Text | None = None
     conversation_a: list[Message] | None = None
     conversation_b: list[Message] | None = None
-    gold: str | None = None
-    tests: list[str] | None = None
+    gold: Text | None = None
+    tests: list[Text] | None = None
     task: Literal["math", "code", "chat"] | None = None
 
     @model_validator(mode="after")
@@ -117,15 +147,15 @@ class GroupIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str | list[Message]
-    completions: list[str] = Field(min_length=1)
-    reference: str | None = Field(
+    prompt: Text | list[Message]
+    completions: list[Text] = Field(min_length=1)
+    reference: Text | None = Field(
         None,
         description="a baseline answer each completion is compared with "
         "(strategy 'reference'; needed for one completion)",
     )
-    gold: str | None = Field(None, description="gold answer: math completions are verified first")
-    tests: list[str] | None = Field(None, description="code tests: code completions are run first")
+    gold: Text | None = Field(None, description="gold answer: math completions are verified first")
+    tests: list[Text] | None = Field(None, description="code tests: code completions are run first")
     task: Literal["math", "code", "chat"] | None = None
 
     @model_validator(mode="after")
@@ -157,10 +187,16 @@ class ScoreRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     groups: list[GroupIn] = Field(min_length=1)
-    strategy: str | None = Field(
+    strategy: Text | None = Field(
         None, description="ranking strategy; the server's default when omitted"
     )
-    max_calls: int | None = Field(None, ge=1, description="judge-call budget per group")
+    max_calls: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_CALLS_PER_GROUP,
+        description="judge-call budget per group; the request as a whole is also bounded by the "
+        "server's --max-request-calls",
+    )
     partial: bool = Field(
         False,
         description="on a backend failure, answer null rewards for the failed "
@@ -172,7 +208,10 @@ class GroupResult(BaseModel):
     rewards: list[float | None] = Field(
         description="one per completion, in [-1, 1]; null only on failure"
     )
-    calls: int = Field(description="judge comparisons spent on the group")
+    calls: int = Field(description="comparisons spent on the group")
+    verdicts: int = Field(0, description="comparisons the judge decided")
+    no_verdicts: int = Field(0, description="comparisons the judge left without a verdict")
+    verified: int = Field(0, description="comparisons a verifier decided without the judge")
     error: str | None = None
 
 
@@ -192,9 +231,9 @@ class RewardRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    query: list[str] = Field(min_length=1)
-    prompts: list[str] | None = None
-    labels: list[str | None] | None = Field(
+    query: list[Text] = Field(min_length=1)
+    prompts: list[Text] | None = None
+    labels: list[Text | None] | None = Field(
         None,
         description="the reference answer of each query, or null; "
         "numbers and JSON values are read as their text",
@@ -232,6 +271,11 @@ class RewardResponse(BaseModel):
     rewards: list[float | None]
     scores: list[float | None]
     extra_logs: dict[str, float] = Field(default_factory=dict)
+    errors: list[str | None] | None = Field(
+        None,
+        description="why a reward is null, per query (present only when one is): a query that "
+        "cannot be split into prompt and response, or a group without a verdict under `partial`",
+    )
 
 
 class ErrorBody(BaseModel):

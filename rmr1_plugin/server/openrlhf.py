@@ -8,10 +8,13 @@ together with special tokens kept (chat template markers, the final end-of-turn 
 
 How a query becomes something an RM-R1 judge can compare (docs/server.md has examples):
 
-1. **Split** prompt from completion: when ``query`` starts with its ``prompt`` the completion is the
-   rest; otherwise the completion follows the *last* assistant header of a known chat format
-   (ChatML ``<|im_start|>assistant``, Llama-3 ``<|start_header_id|>assistant<|end_header_id|>``);
-   otherwise the request is refused naming ``query[i]``.
+1. **Split** prompt from completion, on the prompt and the template's structure, never on text
+   the response can contain (a response may write ``<|im_start|>assistant`` itself; that is text):
+   when ``query`` starts with its ``prompt`` the completion is the rest; when the prompt was
+   left-truncated the query starts with a suffix of it; when the prompt does not survive decoding,
+   the query is read turn by turn (ChatML or Llama-3) for as many closed turns as the prompt has;
+   without a prompt, the prompt is the turns before the *first* assistant header. A query that
+   none of these splits is answered ``null`` with the reason (the rest of the request is judged).
 2. **Clean** the completion of trailing end-of-turn and padding tokens (``<|im_end|>``, ...).
 3. **Read the prompt** as a conversation when it is in a known chat format, else as plain text.
 4. **Group** queries with the same prompt: they are ranked against each other. A label shared by
@@ -40,10 +43,26 @@ END_TOKENS: tuple[str, ...] = (
     "<pad>",
 )
 
-_ASSISTANT_HEADERS = (
-    re.compile(r"<\|im_start\|>assistant\s*\n"),
-    re.compile(r"<\|start_header_id\|>assistant<\|end_header_id\|>\s*"),
+@dataclass(frozen=True)
+class ChatFormat:
+    """How one chat template marks turns: ``header`` matches a turn's start (the role in group 1),
+    ``end`` closes a turn."""
+
+    name: str
+    header: re.Pattern[str]
+    end: str
+
+
+CHAT_FORMATS: tuple[ChatFormat, ...] = (
+    ChatFormat("chatml", re.compile(r"<\|im_start\|>(system|user|assistant|tool)[ \t]*\n"), "<|im_end|>"),
+    ChatFormat(
+        "llama3",
+        re.compile(r"<\|start_header_id\|>(system|user|assistant|ipython|tool)<\|end_header_id\|>\s*"),
+        "<|eot_id|>",
+    ),
 )
+#: Characters of a truncated prompt's end searched for in its query (its generation header).
+_ALIGN_TAIL = 16
 _CHATML_TURN = re.compile(
     r"<\|im_start\|>(system|user|assistant)\s*\n(.*?)(?:<\|im_end\|>|\Z)", re.DOTALL
 )
@@ -87,14 +106,86 @@ def split_query(query: str, prompt: str | None) -> tuple[str, str] | None:
     ('<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n', 'Hello')
     >>> split_query("Q: 2+2? A: 4", "Q: 2+2? A:")
     ('Q: 2+2? A:', '4')
+    >>> split_query("<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\nX<|im_end|>\\n<|im_start|>assistant\\nY", None)[1]
+    'X<|im_end|>\\n<|im_start|>assistant\\nY'
     """
-    if prompt and query.startswith(prompt):
-        return prompt, strip_end_tokens(query[len(prompt) :])
-    for header in _ASSISTANT_HEADERS:
-        matches = list(header.finditer(query))
-        if matches:
-            cut = matches[-1].end()
-            return query[:cut], strip_end_tokens(query[cut:])
+    cut = None
+    if prompt:
+        cut = len(prompt) if query.startswith(prompt) else _truncated_prompt_end(query, prompt)
+        if cut is None:
+            cut = _structural_cut(query, _closed_turns(prompt))
+    if cut is None:
+        cut = _structural_cut(query, None)
+    if cut is None:
+        return None
+    return query[:cut], strip_end_tokens(query[cut:])
+
+
+def _truncated_prompt_end(query: str, prompt: str) -> int | None:
+    """Where a left-truncated ``prompt`` ends in ``query``: the first place where the query so far
+    is a suffix of the prompt (the response comes after the prompt, so the first is the prompt's)."""
+    tail = prompt[-_ALIGN_TAIL:]
+    if not tail:
+        return None
+    at = query.find(tail)
+    while at != -1:
+        end = at + len(tail)
+        if end > len(prompt):  # longer than the prompt: cannot be a piece of it
+            return None
+        if prompt.endswith(query[:end]):
+            return end
+        at = query.find(tail, at + 1)
+    return None
+
+
+def _turns(text: str, fmt: ChatFormat) -> list[tuple[str, int, int | None]]:
+    """``(role, content start, close)`` of each turn from the start of ``text``, read in order:
+    a turn is closed by the first end token after its header; the first turn left open (the
+    response's) ends the reading, so nothing after it is taken for structure."""
+    turns: list[tuple[str, int, int | None]] = []
+    first = fmt.header.search(text)
+    if first is None:
+        return turns
+    at = first.start()
+    while True:
+        header = fmt.header.match(text, at)
+        if header is None:
+            break
+        close = text.find(fmt.end, header.end())
+        turns.append((header.group(1), header.end(), None if close == -1 else close))
+        if close == -1:
+            break
+        at = close + len(fmt.end)
+        while at < len(text) and text[at] in " \t\r\n":
+            at += 1
+    return turns
+
+
+def _closed_turns(prompt: str) -> tuple[str, int] | None:
+    """``(format name, closed turns before the generation header)`` of a templated prompt."""
+    for fmt in CHAT_FORMATS:
+        turns = _turns(prompt, fmt)
+        if turns and turns[-1][0] == "assistant" and not prompt[turns[-1][1] :].strip():
+            return fmt.name, len(turns) - 1
+    return None
+
+
+def _structural_cut(query: str, shape: tuple[str, int] | None) -> int | None:
+    """Where the response starts by the template's structure: after ``shape``'s count of closed
+    turns and an assistant header, or (no shape) at the first assistant header after a user turn."""
+    for fmt in CHAT_FORMATS:
+        if shape is not None and shape[0] != fmt.name:
+            continue
+        turns = _turns(query, fmt)
+        for k, (role, start, _) in enumerate(turns):
+            if role != "assistant":
+                continue
+            if shape is None and any(r == "user" for r, _, _ in turns[:k]):
+                return start
+            if shape is not None and k == shape[1]:
+                return start
+            if shape is not None and k > shape[1]:
+                break
     return None
 
 
@@ -135,20 +226,41 @@ def group_queries(
 
     Raises :class:`~rmr1_plugin.server.models.LimitError` naming ``query[i]`` when a query cannot
     be split or (unless ``lone_ok``: other requests may complete its group) a lone completion has
-    no label to be compared with.
+    no label to be compared with. :func:`plan_queries` answers those queries alone instead.
 
     >>> [g.indices for g in group_queries(["Q a", "R b", "Q c"], ["Q", "R", "Q"], [None, "b*", None])]
     [[0, 2], [1]]
     """
+    groups, refused = plan_queries(queries, prompts, labels, lone_ok=lone_ok)
+    if refused:
+        index = min(refused)
+        raise LimitError(("query", index), refused[index])
+    return groups
+
+
+def plan_queries(
+    queries: Sequence[str],
+    prompts: Sequence[str] | None = None,
+    labels: Sequence[str | None] | None = None,
+    *,
+    lone_ok: bool = False,
+) -> tuple[list[RewardGroup], dict[int, str]]:
+    """The groups to judge and, by query index, why each other query cannot be judged.
+
+    >>> groups, refused = plan_queries(["Q a", "no markers", "Q c"], ["Q", "P", "Q"])
+    >>> [g.indices for g in groups], list(refused)
+    ([[0, 2]], [1])
+    """
     groups: dict[tuple[str, str | None], RewardGroup] = {}
+    refused: dict[int, str] = {}
     for i, query in enumerate(queries):
         split = split_query(query, prompts[i] if prompts else None)
         if split is None:
-            raise LimitError(
-                ("query", i),
-                "cannot find where the response starts: it does not begin with "
-                "prompts[i] and has no known assistant header",
+            refused[i] = (
+                "cannot find where the response starts: it does not begin with prompts[i] and has "
+                "no chat-template structure to align on"
             )
+            continue
         prompt, completion = split
         label = labels[i] if labels else None
         group = groups.setdefault(
@@ -156,12 +268,14 @@ def group_queries(
         )
         group.completions.append(completion)
         group.indices.append(i)
+    kept = []
     for group in groups.values():
         if len(group.completions) == 1 and group.reference is None and not lone_ok:
-            raise LimitError(
-                ("query", group.indices[0]),
+            refused[group.indices[0]] = (
                 "the only response to its prompt in this request and no label to compare it "
                 "with; send all responses to a prompt in one request, give labels, or "
-                "start the server with --group-size",
+                "start the server with --group-size"
             )
-    return list(groups.values())
+        else:
+            kept.append(group)
+    return kept, dict(sorted(refused.items()))
