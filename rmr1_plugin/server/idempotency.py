@@ -40,9 +40,8 @@ def fingerprint(endpoint: str, body: Any) -> str:
     >>> fingerprint("/judge", {"b": 1, "a": 2}) == fingerprint("/judge", {"a": 2, "b": 1})
     True
     """
-    canonical = json.dumps(
-        [endpoint, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    # ASCII escapes: any text hashes, lone surrogates included.
+    canonical = json.dumps([endpoint, body], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -70,7 +69,10 @@ class IdempotencyStore(Generic[T]):
 
     def __init__(self, ttl_s: float = 600.0, max_entries: int = 10_000):
         self.ttl_s, self.max_entries = ttl_s, max_entries
-        self._entries: OrderedDict[str, _Entry[T]] = OrderedDict()
+        self._entries: dict[str, _Entry[T]] = {}
+        # Finished entries in the order they finished, which (one TTL for all) is the order they
+        # expire in: eviction looks at the oldest only, O(1) amortised per request.
+        self._finished_order: OrderedDict[str, _Entry[T]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -111,13 +113,18 @@ class IdempotencyStore(Generic[T]):
             del self._entries[key]  # failures are not answers: a retry runs again
         else:
             entry.expires = time.monotonic() + self.ttl_s
+            self._finished_order[key] = entry
+            self._finished_order.move_to_end(key)
 
     def _evict(self) -> None:
         now = time.monotonic()
-        for key in [k for k, e in self._entries.items() if e.expires <= now]:
-            del self._entries[key]
-        # Over capacity: drop the oldest finished entries; running ones must stay to be waited on.
-        excess = len(self._entries) - self.max_entries
-        if excess > 0:
-            for key in [k for k, e in self._entries.items() if e.task.done()][:excess]:
+        finished = self._finished_order
+        # Expired answers, then (over capacity) the oldest answers; running entries must stay to
+        # be waited on.
+        while finished:
+            key, entry = next(iter(finished.items()))
+            if entry.expires > now and len(self._entries) <= self.max_entries:
+                break
+            del finished[key]
+            if self._entries.get(key) is entry:
                 del self._entries[key]

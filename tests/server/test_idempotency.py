@@ -95,3 +95,46 @@ def test_answers_expire_after_their_ttl_and_capacity_drops_the_oldest():
         assert store.lookup("a", "fp") is None and store.lookup("c", "fp") is not None
 
     asyncio.run(scenario())
+
+
+def test_eviction_work_per_lookup_does_not_grow_with_the_stored_answers():
+    """A long run fills the store to its capacity; each lookup must still cost O(1): count the lines
+    the store executes per lookup (deterministic, unlike a timing) at 100 and at 5k answers."""
+    import sys
+
+    from rmr1_plugin.server import idempotency
+
+    def lines_per_lookup(entries: int) -> int:
+        async def scenario() -> int:
+            store = IdempotencyStore(ttl_s=3600, max_entries=entries)
+
+            async def work():
+                return 1
+
+            for k in range(entries + 50):  # over capacity: the oldest answers go
+                store.start(f"k{k}", "fp", work)
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            counted = 0
+
+            def tracer(frame, event, arg):
+                nonlocal counted
+                if frame.f_code.co_filename == idempotency.__file__:
+                    if event == "line":
+                        counted += 1
+                    return tracer
+                return None
+
+            sys.settrace(tracer)
+            try:
+                for k in range(20):
+                    store.lookup(f"new{k}", "fp")
+            finally:
+                sys.settrace(None)
+            assert len(store) == entries
+            return counted
+
+        return asyncio.run(scenario())
+
+    small, large = lines_per_lookup(100), lines_per_lookup(5_000)
+    assert large <= small + 200, (small, large)
