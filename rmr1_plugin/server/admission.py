@@ -1,6 +1,11 @@
-"""Bounded concurrency with back-pressure: at most ``max_active`` requests are judged at once, at
-most ``max_queued`` more wait for a slot, and the next one is refused at once (HTTP 429) instead
+"""Bounded concurrency with back-pressure: at most ``max_active`` slots of judging at once, at
+most ``max_queued`` more requests wait, and the next one is refused at once (HTTP 429) instead
 of piling up until every client times out.
+
+A request takes slots in proportion to the judge work it is expected to need (``weight``, at most
+``max_active``): one huge request holds the whole server while it runs instead of sharing it with
+``max_active - 1`` others. Slots are granted first come, first served, so a heavy request is not
+starved by a stream of light ones.
 """
 
 from __future__ import annotations
@@ -45,30 +50,33 @@ class Admission:
                 f"need max_active >= 1 and max_queued >= 0, got {max_active} and {max_queued}"
             )
         self.max_active, self.max_queued = max_active, max_queued
-        self._slots = asyncio.Semaphore(max_active)
-        self.active = 0
+        self.active = 0  # requests holding slots
         self.queued = 0
+        self.used = 0  # slots held
+        self._waiting: deque[tuple[int, asyncio.Future[None]]] = deque()
         self._recent: deque[float] = deque(maxlen=64)  # seconds each recent request held a slot
 
-    def enter(self) -> _Ticket:
-        """Reserve a place or raise :class:`QueueFull`; use the ticket as ``async with``."""
+    def enter(self, weight: int = 1) -> _Ticket:
+        """Reserve a place or raise :class:`QueueFull`; use the ticket as ``async with``.
+        ``weight``: the slots the request will hold (clipped to ``[1, max_active]``)."""
         if self.active + self.queued >= self.max_active + self.max_queued:
             raise QueueFull(self.active, self.queued, self.retry_after())
         self.queued += 1
-        return _Ticket(self)
+        return _Ticket(self, min(max(weight, 1), self.max_active))
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold a judging slot for work whose requests already have their places (responses
+    async def slot(self, weight: int = 1) -> AsyncIterator[None]:
+        """Hold judging slots for work whose requests already have their places (responses
         gathered across requests: their requests wait without a slot, their group takes one)."""
-        await self._slots.acquire()
+        weight = min(max(weight, 1), self.max_active)
+        await self._acquire(weight)
         self.active += 1
         started = time.monotonic()
         try:
             yield
         finally:
             self.active -= 1
-            self._slots.release()
+            self._release(weight)
             self._recent.append(time.monotonic() - started)
 
     def retry_after(self) -> int:
@@ -79,17 +87,44 @@ class Admission:
         waves = (self.queued + 1) / self.max_active
         return max(1, math.ceil(mean * waves))
 
+    async def _acquire(self, weight: int) -> None:
+        if not self._waiting and self.used + weight <= self.max_active:
+            self.used += weight
+            return
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((weight, granted))
+        try:
+            await granted
+        except BaseException:
+            if granted.done() and not granted.cancelled():
+                self._release(weight)  # granted just as it was cancelled: give it back
+            else:
+                self._waiting.remove((weight, granted))
+                self._grant()
+            raise
+
+    def _release(self, weight: int) -> None:
+        self.used -= weight
+        self._grant()
+
+    def _grant(self) -> None:
+        while self._waiting and self.used + self._waiting[0][0] <= self.max_active:
+            weight, granted = self._waiting.popleft()
+            self.used += weight
+            granted.set_result(None)
+
 
 class _Ticket:
-    def __init__(self, admission: Admission):
+    def __init__(self, admission: Admission, weight: int = 1):
         self._admission = admission
+        self.weight = weight
         self._started: float | None = None
         self._left_queue = False
 
     async def __aenter__(self) -> Self:
         admission = self._admission
         try:
-            await admission._slots.acquire()
+            await admission._acquire(self.weight)
         finally:
             admission.queued -= 1
             self._left_queue = True
@@ -100,7 +135,7 @@ class _Ticket:
     async def __aexit__(self, *exc: object) -> None:
         admission = self._admission
         admission.active -= 1
-        admission._slots.release()
+        admission._release(self.weight)
         if self._started is not None:
             admission._recent.append(time.monotonic() - self._started)
 

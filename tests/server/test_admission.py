@@ -70,3 +70,38 @@ def test_a_request_cancelled_while_queued_leaves_the_queue():
 def test_limits_are_checked():
     with pytest.raises(ValueError, match="max_active"):
         Admission(max_active=0, max_queued=1)
+
+
+def test_admission_is_weighted_by_expected_work_and_first_come_first_served():
+    async def scenario():
+        admission = Admission(max_active=4, max_queued=8)
+        running, peak, log = set(), [0], []
+        gates = {name: asyncio.Event() for name in ("light1", "heavy", "light2")}
+
+        async def request(name, weight):
+            async with admission.enter(weight):
+                running.add(name)
+                log.append(name)
+                peak[0] = max(peak[0], admission.used)
+                await gates[name].wait()
+                running.discard(name)
+
+        light1 = asyncio.create_task(request("light1", 1))
+        await asyncio.sleep(0)
+        heavy = asyncio.create_task(request("heavy", 100))  # clipped to the whole server
+        await asyncio.sleep(0)
+        light2 = asyncio.create_task(request("light2", 1))  # arrives later: waits behind heavy
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert running == {"light1"}
+        gates["light1"].set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert running == {"heavy"}
+        gates["heavy"].set()
+        gates["light2"].set()
+        await asyncio.gather(light1, heavy, light2)
+        return log, peak[0], admission.used
+
+    log, peak, used = asyncio.run(scenario())
+    assert log == ["light1", "heavy", "light2"] and peak == 4 and used == 0
