@@ -9,14 +9,23 @@ outcome                               status  body
 judged                                200     the response model; ``Idempotent-Replayed: true`` on
                                               an answer reused for a retry
 malformed or over a field limit       422     ``error`` names the field (``pairs[3].answer_a: ...``)
+over the judge-work budget            422     ``error`` says how much work and the budget
 body over ``max_body_bytes``          413     ``error``
+body not received in time             408     ``error``
 missing/wrong bearer token            401     ``error``; ``WWW-Authenticate: Bearer`` (all
                                               paths but ``/health``, checked first)
+more than one Authorization header    400     ``error``
 Idempotency-Key reused for other work 422     ``error``
+unknown path, wrong method            404/405 ``error``
 queue full                            429     ``error``; ``Retry-After`` seconds
-judge backend failed                  503     ``error`` with the backend's reason; ``Retry-After``
+judge backend failed, or gave no      503     ``error`` with the reason; ``Retry-After``
+verdict in a whole group
 deadline passed                       504     ``error``
+a bug                                 500     ``error`` without internals (they go to the log)
 ====================================  ======  =====================================================
+
+Every answer other than 200 has the same shape: ``{"error": "<sentence>"}``, plus ``detail`` (a
+list of pydantic-style errors) for validation errors.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -33,6 +43,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rmr1_plugin.server.admission import Admission, QueueFull
 from rmr1_plugin.server.auth import token_matches
@@ -49,7 +60,7 @@ from rmr1_plugin.server.models import (
     check_limits,
     format_loc,
 )
-from rmr1_plugin.server.service import BackendUnavailable, RewardService
+from rmr1_plugin.server.service import BackendUnavailable, NoVerdict, RewardService
 from rmr1_plugin.server.settings import ServerSettings
 
 log = logging.getLogger("rmr1_plugin.server")
@@ -93,7 +104,8 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
     store: IdempotencyStore[BaseModel] = IdempotencyStore(
         settings.idempotency_ttl_s, settings.idempotency_max_entries
     )
-    health_cache: dict[str, Any] = {"at": -1.0, "reason": None}
+    health_cache: dict[str, Any] = {"at": -1.0, "reason": None, "probe": None}
+    token = settings.token.get_secret_value() if settings.token is not None else None
     service.attach(metrics, admission.slot)
 
     app = FastAPI(
@@ -121,18 +133,25 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
 
     @app.exception_handler(BackendUnavailable)
     async def _backend_down(request: Request, exc: BackendUnavailable) -> JSONResponse:
-        log.warning("%s answered 503: judge backend failed: %s", request.url.path, exc)
+        error = str(exc) if isinstance(exc, NoVerdict) else f"judge backend failed: {exc}"
+        log.warning("%s answered 503: %s", request.url.path, error)
         return JSONResponse(
-            {"error": f"judge backend failed: {exc}"},
-            status_code=503,
-            headers={"Retry-After": str(BACKEND_RETRY_AFTER)},
+            {"error": error}, status_code=503, headers={"Retry-After": str(BACKEND_RETRY_AFTER)}
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _framework(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # The framework's own answers (unknown path, wrong method, unreadable body) in our shape.
+        return JSONResponse(
+            {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
         )
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        # The details are for the log only: exception text can hold paths, hosts or request data.
         log.exception("%s failed unexpectedly", request.url.path)
         return JSONResponse(
-            {"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500
+            {"error": "internal error; the server log has the details"}, status_code=500
         )
 
     @app.exception_handler(RequestValidationError)
@@ -179,10 +198,12 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
         body: BaseModel,
         work: Callable[[], Awaitable[R]],
         *,
+        calls: int,
         holds_slot: bool = True,
     ) -> Response:
         """Admit (or refuse with 429), run under the deadline, answer once per idempotency key.
 
+        ``calls``: the most judge calls the request can take; it weighs the request's admission.
         ``holds_slot=False``: the request keeps its queue place but the work takes judging slots
         itself (groups gathered across requests must not hold slots while they wait).
         """
@@ -198,7 +219,7 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
         replayed = task is not None
         if task is None:
             try:
-                ticket = admission.enter()
+                ticket = admission.enter(math.ceil(calls / settings.calls_per_slot))
             except QueueFull as exc:
                 metrics.rejected.labels(reason="queue_full").inc()
                 raise HTTPProblem(429, str(exc), {"Retry-After": str(exc.retry_after)}) from None
@@ -241,6 +262,16 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
         metrics.active.set(admission.active)
         metrics.queued.set(admission.queued)
 
+    def budget(calls: int, field: str) -> int:
+        if calls > settings.max_request_calls:
+            raise LimitError(
+                (field,),
+                f"the request needs up to {calls} judge calls, over the per-request budget of "
+                f"{settings.max_request_calls} (--max-request-calls); split it into smaller "
+                "requests or ask for fewer comparisons (strategy, max_calls)",
+            )
+        return calls
+
     def limits(items: list[Any], field: str) -> None:
         check_limits(
             items,
@@ -255,7 +286,8 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
     @app.post("/judge", response_model=JudgeResponse, summary="judge pairs of answers")
     async def judge(body: JudgeRequest, request: Request) -> Response:
         limits(body.pairs, "pairs")
-        return await handle(request, "/judge", body, lambda: service.judge(body))
+        calls = budget(service.judge_work(body), "pairs")
+        return await handle(request, "/judge", body, lambda: service.judge(body), calls=calls)
 
     @app.post(
         "/score", response_model=ScoreResponse, summary="one reward per completion, per group"
@@ -263,7 +295,8 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
     async def score(body: ScoreRequest, request: Request) -> Response:
         limits(body.groups, "groups")
         service.check_strategy(body.strategy)
-        return await handle(request, "/score", body, lambda: service.score(body))
+        calls = budget(service.score_work(body), "groups")
+        return await handle(request, "/score", body, lambda: service.score(body), calls=calls)
 
     @app.post(
         "/get_reward", response_model=RewardResponse, summary="OpenRLHF remote reward protocol"
@@ -280,36 +313,47 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
                     raise LimitError(
                         (name, i), f"{len(text)} characters, over the limit of {settings.max_chars}"
                     )
+        calls = budget(service.reward_work(body), "query")
         return await handle(
             request,
             "/get_reward",
             body,
             lambda: service.reward(body),
+            calls=calls,
             holds_slot=service.collector is None,
         )
 
-    @app.get("/health", summary="ready when the judge backend answers")
-    async def health() -> JSONResponse:
-        now = time.monotonic()
-        if now - health_cache["at"] > settings.health_cache_s:
-            try:
-                await asyncio.wait_for(service.probe(), settings.health_timeout_s)
-                reason = None
-            except TimeoutError:
-                reason = f"judge backend did not answer within {settings.health_timeout_s:g} s"
-            except Exception as exc:  # noqa: BLE001 - any probe failure means "not ready"
-                reason = f"judge backend failed: {exc}"
-            health_cache.update(at=time.monotonic(), reason=reason)
-        reason = health_cache["reason"]
-        body = {
-            "status": "ready" if reason is None else "unavailable",
-            "model": service.model_id,
-            "active": admission.active,
-            "queued": admission.queued,
-        }
+    async def probe() -> str | None:
+        """The backend's state: ``None`` when ready, else why not. One probe at a time: callers
+        that arrive while it runs share its answer, so a hanging backend is asked once."""
+        try:
+            await asyncio.wait_for(service.probe(), settings.health_timeout_s)
+            reason = None
+        except TimeoutError:
+            reason = f"judge backend did not answer within {settings.health_timeout_s:g} s"
+        except Exception as exc:  # noqa: BLE001 - any probe failure means "not ready"
+            reason = f"judge backend failed: {exc}"
         if reason is not None:
-            body["error"] = reason
-        return JSONResponse(body, status_code=200 if reason is None else 503)
+            log.warning("/health: %s", reason)
+        health_cache.update(at=time.monotonic(), reason=reason, probe=None)
+        return reason
+
+    @app.get("/health", summary="ready when the judge backend answers")
+    async def health(request: Request) -> JSONResponse:
+        if time.monotonic() - health_cache["at"] > settings.health_cache_s:
+            if health_cache["probe"] is None:
+                health_cache["probe"] = asyncio.ensure_future(probe())
+            reason = await asyncio.shield(health_cache["probe"])
+        else:
+            reason = health_cache["reason"]
+        status = 200 if reason is None else 503
+        body: dict[str, Any] = {"status": "ready" if reason is None else "unavailable"}
+        # Without auth everyone may see the details; with it, only callers with the token.
+        if token is None or token_matches(request.headers.get("authorization"), token):
+            body.update(model=service.model_id, active=admission.active, queued=admission.queued)
+            if reason is not None:
+                body["error"] = reason
+        return JSONResponse(body, status_code=status)
 
     @app.get("/metrics", summary="Prometheus metrics")
     async def prometheus(request: Request) -> Response:
@@ -358,8 +402,16 @@ class _Edge:
             await send(message)
 
         try:
+            authorizations = [v for k, v in scope.get("headers", []) if k == b"authorization"]
+            if len(authorizations) > 1:
+                await _send_json(
+                    send_recorded,
+                    400,
+                    {"error": "more than one Authorization header; send exactly one"},
+                )
+                return
             if self.token is not None and scope.get("path") not in OPEN_PATHS:
-                header = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
+                header = (authorizations[0] if authorizations else b"").decode("latin-1")
                 if not token_matches(header, self.token):
                     await _send_json(
                         send_recorded,
@@ -370,7 +422,22 @@ class _Edge:
                         [(b"www-authenticate", b"Bearer")],
                     )
                     return
-            body = await _read_limited(scope, receive, self.settings.max_body_bytes)
+            try:
+                body = await asyncio.wait_for(
+                    _read_limited(scope, receive, self.settings.max_body_bytes),
+                    self.settings.body_timeout_s,
+                )
+            except TimeoutError:
+                await _send_json(
+                    send_recorded,
+                    408,
+                    {
+                        "error": "request body not received within "
+                        f"{self.settings.body_timeout_s:g} s"
+                    },
+                    [(b"connection", b"close")],
+                )
+                return
             if body is None:
                 await _send_json(
                     send_recorded,

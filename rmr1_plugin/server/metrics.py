@@ -49,7 +49,12 @@ class ServerMetrics:
         self.backend_errors = Counter(
             "rmr1_backend_errors", "judge generations the backend failed", registry=r
         )
-        self.verdicts = Counter("rmr1_verdicts", "pair verdicts returned", ["outcome"], registry=r)
+        self.verdicts = Counter(
+            "rmr1_verdicts",
+            "judge verdicts: A or B (/judge), decided (comparisons of ranked groups) or error",
+            ["outcome"],
+            registry=r,
+        )
         self.verdict_error_ratio = Gauge(
             "rmr1_verdict_error_ratio", "share of verdicts without a winner since start", registry=r
         )
@@ -71,6 +76,19 @@ class ServerMetrics:
             self.verdicts.labels(outcome=winner or "error").inc()
         self._verdict_total += len(winners)
         self._verdict_errors += sum(w is None for w in winners)
+        if self._verdict_total:
+            self.verdict_error_ratio.set(self._verdict_errors / self._verdict_total)
+
+    def observe_counts(self, decided: int, errors: int) -> None:
+        """Count the comparisons of a ranked group (``/score``, ``/get_reward``): ``decided`` by
+        the judge (``outcome="decided"``: the slot is not reported per group) and without a
+        verdict (``outcome="error"``)."""
+        if decided:
+            self.verdicts.labels(outcome="decided").inc(decided)
+        if errors:
+            self.verdicts.labels(outcome="error").inc(errors)
+        self._verdict_total += decided + errors
+        self._verdict_errors += errors
         if self._verdict_total:
             self.verdict_error_ratio.set(self._verdict_errors / self._verdict_total)
 

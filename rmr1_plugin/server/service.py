@@ -30,7 +30,7 @@ from rmr1_plugin.server.models import (
     ScoreRequest,
     ScoreResponse,
 )
-from rmr1_plugin.server.openrlhf import RewardGroup, group_queries, read_prompt
+from rmr1_plugin.server.openrlhf import RewardGroup, plan_queries, read_prompt
 
 #: Ranking strategy of /score and /get_reward when neither the server nor the request names one.
 DEFAULT_STRATEGY = "adaptive"
@@ -40,6 +40,36 @@ log = logging.getLogger("rmr1_plugin.server")
 
 class BackendUnavailable(Exception):
     """The judge backend failed; the message is its reason."""
+
+
+class NoVerdict(BackendUnavailable):
+    """The judge answered but no comparison of a group got a verdict: its rewards would be made-up
+    draws (a wrong chat template, too small ``max_new_tokens``, a judge that is not RM-R1).
+    ``result`` holds the group's counts."""
+
+    def __init__(self, reason: str, result: GroupResult):
+        super().__init__(reason)
+        self.result = result
+
+
+def group_failure(details: dict[str, Any]) -> str | None:
+    """Why a ranked group's rewards cannot be used, from the engine's counts, or ``None``.
+
+    A group in which the judge was asked and no comparison produced a verdict (none settled by a
+    verifier either) is failed: every reward would be a draw no judge gave.
+
+    >>> group_failure({"judged_pairs": 3, "no_verdict": 3, "verified_pairs": 0})
+    'no verdict: the judge gave none in 3 comparisons (check the prompt style and --max-new-tokens)'
+    >>> group_failure({"judged_pairs": 3, "no_verdict": 2, "verified_pairs": 0}) is None
+    True
+    """
+    judged, silent = details.get("judged_pairs", 0), details.get("no_verdict", 0)
+    if judged and silent >= judged and not details.get("verified_pairs", 0):
+        return (
+            f"no verdict: the judge gave none in {judged} comparisons "
+            "(check the prompt style and --max-new-tokens)"
+        )
+    return None
 
 
 class _CountingBackend:
@@ -101,6 +131,8 @@ class RewardService:
         self._lenient = Judge(
             self.backend, config.model_copy(update={"on_error": "none"}), cache=self.cache
         )
+        # Generations one comparison may take: both orders, each with its votes.
+        self.calls_per_comparison = (1 if config.swap == "none" else 2) * config.votes
         self.strategies: tuple[str, ...] = tuple(STRATEGIES)
         self.strategy = strategy or DEFAULT_STRATEGY
         self.check_strategy(self.strategy)
@@ -128,6 +160,38 @@ class RewardService:
                 ("strategy",),
                 f"unknown strategy {name!r}; choose one of {', '.join(self.strategies)}",
             )
+
+    # --- judge work, before any is done ---------------------------------------------------
+
+    def judge_work(self, request: JudgeRequest) -> int:
+        """Most judge calls ``request`` can take."""
+        return len(request.pairs) * self.calls_per_comparison
+
+    def score_work(self, request: ScoreRequest) -> int:
+        from rmr1_plugin.ranking import expected_calls
+
+        strategy = request.strategy or self.strategy
+        total = 0
+        for group in request.groups:
+            size = len(group.completions)
+            how = "reference" if size == 1 else strategy
+            total += expected_calls(size + (how == "reference"), how, request.max_calls)
+        return total * self.calls_per_comparison
+
+    def reward_work(self, request: RewardRequest) -> int:
+        from rmr1_plugin.ranking import expected_calls
+
+        groups, _ = plan_queries(
+            request.query, request.prompts, request.labels, lone_ok=self.collector is not None
+        )
+        total = 0
+        for group in groups:
+            size = len(group.completions)
+            if self.collector is not None:
+                size = max(size, self.collector.size)
+            how = "reference" if size == 1 else self.strategy
+            total += expected_calls(size + (how == "reference"), how)
+        return total * self.calls_per_comparison
 
     # --- routes ----------------------------------------------------------------------------
 
@@ -171,30 +235,52 @@ class RewardService:
         return ScoreResponse(model=self.model_id, strategy=strategy, groups=results)
 
     async def reward(self, request: RewardRequest) -> RewardResponse:
-        groups = group_queries(
+        groups, refused = plan_queries(
             request.query, request.prompts, request.labels, lone_ok=self.collector is not None
         )
+        if not groups:  # nothing in the request can be judged: a client error, named
+            index = next(iter(refused))
+            raise LimitError(("query", index), refused[index])
+        errors: list[str | None] = [None] * len(request.query)
+        for index, reason in refused.items():
+            errors[index] = f"query[{index}]: {reason}"
+            log.warning("/get_reward answered null for query[%d]: %s", index, reason)
         if self.collector is None:
             results = await self._score_groups(
                 [_reward_job(g, self.strategy) for g in groups], None, request.partial
             )
-            per_group = [[(r, result.calls) for r in result.rewards] for result in results]
+            per_group = [[(r, result) for r in result.rewards] for result in results]
         else:
             per_group = await self._collected(groups, request.partial)
         rewards: list[float | None] = [None] * len(request.query)
-        calls = 0
-        for group, outcome in zip(groups, per_group):
-            for index, (reward, group_calls) in zip(group.indices, outcome):
+        counted: dict[int, GroupResult] = {}
+        for group, outcome in zip(groups, per_group, strict=True):
+            for index, (reward, result) in zip(group.indices, outcome, strict=True):
                 rewards[index] = reward
-            calls += outcome[0][1] if outcome else 0
+                counted[id(result)] = result
+                if result.error is not None:
+                    errors[index] = result.error
         scores = [None if r is None else (r + 1.0) / 2.0 for r in rewards]
+        logs = {
+            name: float(sum(getattr(r, field) for r in counted.values()))
+            for name, field in (
+                ("judge_calls", "calls"),
+                ("verdicts", "verdicts"),
+                ("no_verdicts", "no_verdicts"),
+                ("verified", "verified"),
+            )
+        }
+        logs["null_rewards"] = float(sum(r is None for r in rewards))
         return RewardResponse(
-            rewards=rewards, scores=scores, extra_logs={"judge_calls": float(calls)}
+            rewards=rewards,
+            scores=scores,
+            extra_logs=logs,
+            errors=errors if any(e is not None for e in errors) else None,
         )
 
     async def _collected(
         self, groups: list[RewardGroup], partial: bool
-    ) -> list[list[tuple[float | None, int]]]:
+    ) -> list[list[tuple[float | None, GroupResult]]]:
         """Rank each group together with the responses to its prompt from other requests."""
         assert self.collector is not None
         outcomes = await asyncio.gather(
@@ -211,13 +297,16 @@ class RewardService:
                 log.warning(
                     "responses to one prompt failed, answered with null rewards: %s", outcome
                 )
-                outcome = [(None, 0)] * len(group.completions)
+                failed = GroupResult(
+                    rewards=[None] * len(group.completions), calls=0, error=_reason(outcome)
+                )
+                outcome = [(None, failed)] * len(group.completions)
             results.append(outcome)
         return results
 
     async def _score_collected(
         self, key: tuple[str, str | None], completions: list[str]
-    ) -> list[tuple[float | None, int]]:
+    ) -> list[tuple[float | None, GroupResult]]:
         prompt_text, label = key
         group = RewardGroup(
             read_prompt(prompt_text), completions, reference=label, prompt_text=prompt_text
@@ -232,7 +321,7 @@ class RewardService:
             (result,) = await self._score_groups(
                 [_reward_job(group, self.strategy)], None, partial=False
             )
-        return [(r, result.calls) for r in result.rewards]
+        return [(r, result) for r in result.rewards]
 
     async def probe(self) -> None:
         """Ask the backend for one token; raise with the reason when it cannot answer.
@@ -262,19 +351,41 @@ class RewardService:
         # a draw and the group would get made-up rewards. With ``partial`` the failed group is
         # answered with nulls and the reason instead.
         async def one(job: _GroupJob) -> GroupResult:
-            scores = await self._strict.ascore_group(
-                job.prompt,
-                job.completions,
-                strategy=job.strategy,
-                max_calls=max_calls,
-                reference=job.reference,
-                **job.extra,
+            try:
+                scores = await self._strict.ascore_group(
+                    job.prompt,
+                    job.completions,
+                    strategy=job.strategy,
+                    max_calls=max_calls,
+                    reference=job.reference,
+                    **job.extra,
+                )
+            except (LimitError, ValueError, TypeError):
+                raise  # bad input: the request's fault
+            except Exception as exc:
+                # The engine gave up on the group (its backend failed, or no comparison got a
+                # verdict): a failed group, never a made-up reward.
+                if not _is_backend_failure(exc):
+                    log.warning("group of %d failed: %s", len(job.completions), _reason(exc))
+                raise exc if _is_backend_failure(exc) else BackendUnavailable(_reason(exc)) from exc
+            details = scores.details
+            result = GroupResult(
+                rewards=list(scores.rewards),
+                calls=scores.calls,
+                verdicts=details.get("judged_pairs", 0) - details.get("no_verdict", 0),
+                no_verdicts=details.get("no_verdict", 0),
+                verified=details.get("verified_pairs", 0),
             )
-            return GroupResult(rewards=list(scores.rewards), calls=scores.calls)
+            if self.metrics is not None:
+                self.metrics.observe_counts(decided=result.verdicts, errors=result.no_verdicts)
+            failure = group_failure(details)
+            if failure is not None:
+                raise NoVerdict(failure, result)
+            return result
 
         outcomes = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
         results = []
-        for job, outcome in zip(jobs, outcomes):
+        for job, outcome in zip(jobs, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 if not partial or not _is_backend_failure(outcome):
                     raise _classify(outcome)
@@ -283,8 +394,11 @@ class RewardService:
                     len(job.completions),
                     outcome,
                 )
-                outcome = GroupResult(
-                    rewards=[None] * len(job.completions), calls=0, error=_reason(outcome)
+                nulls = [None] * len(job.completions)
+                outcome = (
+                    outcome.result.model_copy(update={"rewards": nulls, "error": str(outcome)})
+                    if isinstance(outcome, NoVerdict)
+                    else GroupResult(rewards=nulls, calls=0, error=_reason(outcome))
                 )
             results.append(outcome)
         return results

@@ -34,4 +34,21 @@ class ServerSettings(BaseModel):
     health_cache_s: float = Field(
         2.0, ge=0, description="how long a health probe's answer is reused"
     )
+    max_request_calls: int = Field(
+        32_768,
+        ge=1,
+        description="judge calls one request may need at most, summed over its pairs or groups",
+    )
+    calls_per_slot: int = Field(
+        256, ge=1, description="expected judge calls per admission slot a request takes"
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, description="deadline for receiving a request body (then 408)"
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="deadline for receiving a request's headers (then the connection closes)"
+    )
+    max_connections: int = Field(
+        1024, ge=1, description="open connections; more are answered 503 and closed"
+    )
     token: SecretStr | None = Field(None, description="bearer token; auth is off when unset")
