@@ -22,8 +22,10 @@ Routes:
   GET  /metrics     Prometheus text
   GET  /docs        the request and response schemas
 
-Under load the server judges --max-active requests at once, queues --max-queued more and answers
-429 with Retry-After beyond that. Clients send Idempotency-Key so retries are never judged twice,
+Under load the server judges --max-active requests at once (a request expected to need much judge
+work takes several of those slots), queues --max-queued more and answers 429 with Retry-After
+beyond that. A request that may need more than --max-request-calls judge calls is refused (422).
+Slow clients are cut off: --header-timeout, --body-timeout (408), --max-connections. Clients send Idempotency-Key so retries are never judged twice,
 and X-Request-Timeout to shorten the deadline. On SIGTERM/Ctrl-C it stops accepting requests and
 finishes the accepted ones (up to --graceful-timeout seconds).
 
@@ -180,6 +182,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="largest X-Request-Timeout a client may ask for (default %(default)s)",
     )
     server.add_argument(
+        "--max-request-calls",
+        type=int,
+        default=limits["max_request_calls"],
+        help="judge calls one request may need at most, summed over its pairs or groups; a "
+        "larger request is refused with 422 (default %(default)s)",
+    )
+    server.add_argument(
+        "--health-timeout",
+        type=float,
+        default=limits["health_timeout_s"],
+        help="seconds /health waits for the backend's one-token probe (default %(default)s)",
+    )
+    server.add_argument(
+        "--body-timeout",
+        type=float,
+        default=limits["body_timeout_s"],
+        help="seconds to receive a request body before answering 408 (default %(default)s)",
+    )
+    server.add_argument(
+        "--header-timeout",
+        type=float,
+        default=limits["header_timeout_s"],
+        help="seconds to receive a request's headers before closing the connection "
+        "(default %(default)s)",
+    )
+    server.add_argument(
+        "--max-connections",
+        type=int,
+        default=limits["max_connections"],
+        help="open connections at most; more are answered 503 and closed (default %(default)s)",
+    )
+    server.add_argument(
         "--graceful-timeout",
         type=float,
         default=None,
@@ -253,6 +287,11 @@ def run(args: argparse.Namespace) -> int:
             max_chars=args.max_chars,
             timeout_s=args.timeout,
             max_timeout_s=args.max_timeout,
+            max_request_calls=args.max_request_calls,
+            health_timeout_s=args.health_timeout,
+            body_timeout_s=args.body_timeout,
+            header_timeout_s=args.header_timeout,
+            max_connections=args.max_connections,
             token=token,
         )
         generation = {
@@ -294,9 +333,16 @@ def run(args: argparse.Namespace) -> int:
         args.host,
         args.port,
     )
+    from rmr1_plugin.server.connections import guarded_protocol
+
     graceful = args.graceful_timeout if args.graceful_timeout is not None else args.timeout
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=graceful
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        timeout_graceful_shutdown=graceful,
+        http=guarded_protocol(settings.max_connections, settings.header_timeout_s),
     )
     return 0
 

@@ -1,0 +1,99 @@
+"""Slow and idle clients against a real ``rmr1 serve`` process: a bounded number of connections,
+a deadline for headers and one for the body, and the server still answers everyone else."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+PAIR = {"question": "What is 2+2?", "answer_a": "4", "answer_b": "5"}
+
+
+@pytest.fixture(scope="module")
+def server(spawn_replay):
+    return spawn_replay(
+        "--max-connections", "8", "--header-timeout", "1", "--body-timeout", "1", "--health-timeout", "5"
+    )
+
+
+def connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    sock.setblocking(False)
+    return sock
+
+
+def read_all(sock: socket.socket) -> bytes | None:
+    """What the server sent, once it closed the connection; ``None`` while it is still open."""
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except BlockingIOError:
+        return None
+    except ConnectionResetError:
+        pass
+    return data
+
+
+def test_slow_header_senders_are_cut_off_and_connections_are_bounded(server):
+    slow = []
+    for _ in range(20):
+        sock = connect(server.url)
+        sock.sendall(b"POST /judge HTTP/1.1\r\nHost: x\r\n")
+        slow.append(sock)
+    closed: dict[int, bytes] = {}
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline and len(closed) < len(slow):
+        for k, sock in enumerate(slow):
+            if k in closed:
+                continue
+            try:
+                sock.sendall(b"X-Drip: 1\r\n")  # a header line now and then: never complete
+            except OSError:
+                pass
+            data = read_all(sock)
+            if data is not None:
+                closed[k] = data
+        time.sleep(0.25)
+    assert len(closed) == len(slow), f"{len(slow) - len(closed)} slow connections still open"
+    refused = [d for d in closed.values() if d.startswith(b"HTTP/1.1 503")]
+    timed_out = [d for d in closed.values() if d.startswith(b"HTTP/1.1 408")]
+    assert len(refused) >= 12 and timed_out, [d[:40] for d in closed.values()]
+    assert b'"error"' in refused[0] and b'"error"' in timed_out[0]
+    for sock in slow:
+        sock.close()
+    assert httpx.post(f"{server.url}/judge", json={"pairs": [PAIR]}, timeout=30).status_code == 200
+
+
+def test_a_body_sent_a_byte_at_a_time_gets_408(server):
+    sock = connect(server.url)
+    sock.sendall(b"POST /judge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+    started, answer = time.monotonic(), None
+    while time.monotonic() - started < 10 and answer is None:
+        try:
+            sock.sendall(b" ")
+        except OSError:
+            pass
+        time.sleep(0.2)
+        answer = read_all(sock)
+    sock.close()
+    assert answer is not None and answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"request body not received within 1 s" in answer
+
+
+def test_health_timeout_is_a_flag(server):
+    from rmr1_plugin.cli import serve
+
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    args = parser.parse_args(["--backend", "replay", "--health-timeout", "3"])
+    assert args.health_timeout == 3.0
+    assert httpx.get(f"{server.url}/health").json()["status"] == "ready"
