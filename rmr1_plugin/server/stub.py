@@ -19,6 +19,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
 from rmr1_plugin.backends.base import Generation
 
 Mode = Literal["verdict", "silent", "hang", "fail"]
@@ -57,8 +60,6 @@ class StubJudge:
 
 def stub_openai_app(mode: Mode = "verdict", delay_s: float = 0.0, model_id: str = "stub-judge") -> Any:
     """The stub as an OpenAI-compatible server app (chat completions and model list)."""
-    from fastapi import FastAPI, Request
-
     stub = StubJudge(mode, delay_s=delay_s, model_id=model_id)
     app = FastAPI()
 
@@ -67,12 +68,10 @@ def stub_openai_app(mode: Mode = "verdict", delay_s: float = 0.0, model_id: str 
         return {"object": "list", "data": [{"id": model_id, "object": "model", "owned_by": "stub"}]}
 
     @app.post("/v1/chat/completions")
-    async def chat(request: Request) -> dict:
+    async def chat(request: Request) -> Any:
         body = await request.json()
         (generation,) = await stub.agenerate([body.get("messages", [])], None)
         if generation.finish_reason == "error":
-            from fastapi.responses import JSONResponse
-
             return JSONResponse({"error": {"message": generation.error}}, status_code=500)
         return {
             "id": "stub",

@@ -88,9 +88,9 @@ def test_a_body_sent_a_byte_at_a_time_gets_408(server):
 
 
 def test_health_timeout_is_a_flag(server):
-    from rmr1_plugin.cli import serve
-
     import argparse
+
+    from rmr1_plugin.cli import serve
 
     parser = argparse.ArgumentParser()
     serve.add_arguments(parser)
