@@ -340,12 +340,14 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
 
     @app.get("/health", summary="ready when the judge backend answers")
     async def health(request: Request) -> JSONResponse:
+        reason = health_cache["reason"]
         if time.monotonic() - health_cache["at"] > settings.health_cache_s:
             if health_cache["probe"] is None:
                 health_cache["probe"] = asyncio.ensure_future(probe())
-            reason = await asyncio.shield(health_cache["probe"])
-        else:
-            reason = health_cache["reason"]
+            if health_cache["at"] < 0 or health_cache["probe"].done():
+                reason = await asyncio.shield(health_cache["probe"])
+            # else: answer from the last probe while the next one runs (behind the judge work in
+            # the backend's queue, a probe can take long; /health itself must stay fast)
         status = 200 if reason is None else 503
         body: dict[str, Any] = {"status": "ready" if reason is None else "unavailable"}
         # Without auth everyone may see the details; with it, only callers with the token.
