@@ -25,7 +25,7 @@ def valid_unicode(text: str) -> str:
 
     >>> valid_unicode("caf\u00e9")
     'café'
-    >>> valid_unicode("x\ud800")
+    >>> valid_unicode("x" + chr(0xD800))
     Traceback (most recent call last):
     ...
     ValueError: holds a lone surrogate \\ud800 at character 1; text must be valid Unicode
