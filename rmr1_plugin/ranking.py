@@ -466,7 +466,8 @@ def _next_round(mean: np.ndarray, cov: np.ndarray, size: int, comparisons: list[
     diff = mean[i] - mean[j]
     judged = {(c.a, c.b) for c in comparisons}
     # A pair already judged in both orders has nothing left to say.
-    candidates = np.flatnonzero([(a, b) not in judged or (b, a) not in judged for a, b in zip(i.tolist(), j.tolist())])
+    pairs = zip(i.tolist(), j.tolist(), strict=True)
+    candidates = np.flatnonzero([(a, b) not in judged or (b, a) not in judged for a, b in pairs])
     evaluated = np.arange(len(i))
     if not len(candidates):
         return []

@@ -331,7 +331,7 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
             reason = None
         except TimeoutError:
             reason = f"judge backend did not answer within {settings.health_timeout_s:g} s"
-        except Exception as exc:  # noqa: BLE001 - any probe failure means "not ready"
+        except Exception as exc:  # any probe failure means "not ready"
             reason = f"judge backend failed: {exc}"
         if reason is not None:
             log.warning("/health: %s", reason)

@@ -288,7 +288,7 @@ class RewardService:
             return_exceptions=True,
         )
         results = []
-        for group, outcome in zip(groups, outcomes):
+        for group, outcome in zip(groups, outcomes, strict=True):
             if isinstance(outcome, LimitError):
                 raise LimitError(("query", group.indices[0]), outcome.message)
             if isinstance(outcome, BaseException):
