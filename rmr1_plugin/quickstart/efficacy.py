@@ -135,34 +135,29 @@ def run_seed(config: QuickstartConfig, progress: Callable[[str], None]) -> dict[
 
     quick = run_or_reuse(config, progress)
     splits = make_splits(config)
-    artifact = {s.name: Path(s.artifact) for s in quick.stages if s.artifact}
-    seconds = {s.name: s.seconds for s in quick.stages}
-    judge, warm = artifact["judge_rlvr"], artifact["policy_warmup"]
+    stages = {s.name: s for s in quick.stages}
+    init, judge, warm = (Path(stages[name].artifact or "") for name in ("build", "judge_rlvr", "policy_warmup"))
     group = config.grpo_generations
-    rows: dict[str, dict[str, float]] = {
-        "none": {**quick.stages[[s.name for s in quick.stages].index("policy_warmup")].metrics, "calls_per_group": 0.0,
-                 "reward_train_seconds": 0.0, "grpo_seconds": 0.0},
-        "rmr1_round_robin": {**_judge_row(quick, "judge_rlvr"), **quick.stages[-1].metrics,
-                             "calls_per_group": quick.metric("policy_grpo", "judge_calls_per_group") or float("nan"),
-                             "reward_train_seconds": seconds["judge_sft"] + seconds["judge_rlvr"],
-                             "grpo_seconds": seconds["policy_grpo"]},
-    }
-    side = QuickstartResult(config=config)
-    stage = stage_timer(side, progress)
-    direct = train_judge(Path(quick.stages[0].artifact or ""), splits, config, stage, chain=False, name="direct")
+    judge_row = {**_judge_metrics(stages["judge_rlvr"].metrics),
+                 "reward_train_seconds": stages["judge_sft"].seconds + stages["judge_rlvr"].seconds}
+    grpo = stages["policy_grpo"]
+    rows: dict[str, dict[str, float]] = {"rmr1_round_robin": {
+        **judge_row, **grpo.metrics, "grpo_seconds": grpo.seconds,
+        "calls_per_group": grpo.metrics.get("judge_calls_per_group", float("nan"))}}
+
+    direct_stages = QuickstartResult(config=config)
+    direct = train_judge(init, splits, config, stage_timer(direct_stages, progress), chain=False, name="direct")
     progress("training the scalar Bradley-Terry reward model (TRL RewardTrainer)")
     start = time.perf_counter()
-    scalar_path, scalar_metrics = train_scalar_rm(Path(quick.stages[0].artifact or ""), splits, config,
-                                                  config.out / "scalar-rm")
+    scalar_path, scalar_metrics = train_scalar_rm(init, splits, config, config.out / "scalar-rm")
     scalar_seconds = time.perf_counter() - start
 
     rewards: dict[str, tuple[Callable[..., Any], dict[str, float]]] = {
         "rmr1_adaptive": (JudgeReward(make_judge(judge, config), strategy="adaptive", max_calls=2 * group,
-                                      group_size=group), {**_judge_row(quick, "judge_rlvr"),
-                                                          "reward_train_seconds": rows["rmr1_round_robin"][
-                                                              "reward_train_seconds"]}),
+                                      group_size=group), judge_row),
         "direct": (JudgeReward(make_judge(direct, config), strategy=config.strategy, group_size=group),
-                   {**_judge_row(side, "direct_sft"), "reward_train_seconds": side.stages[0].seconds}),
+                   {**_judge_metrics(direct_stages.stages[0].metrics),
+                    "reward_train_seconds": direct_stages.stages[0].seconds}),
         "scalar_rm": (ScalarReward(scalar_path), {**scalar_metrics, "reward_train_seconds": scalar_seconds,
                                                   "calls_per_group": float(group)}),
         "verifier": (math_reward, {**_verifier_accuracy(splits), "reward_train_seconds": 0.0,
@@ -178,11 +173,13 @@ def run_seed(config: QuickstartConfig, progress: Callable[[str], None]) -> dict[
                **policy_metrics(path, splits, config)}
         row.setdefault("calls_per_group", _mean_logged(history, "rmr1/judge_calls") or float("nan"))
         rows[name] = row
-    return rows
+    rows["none"] = {**stages["policy_warmup"].metrics, "calls_per_group": 0.0, "reward_train_seconds": 0.0,
+                    "grpo_seconds": 0.0}
+    return {name: rows[name] for name in ROWS}
 
 
-def _judge_row(result: QuickstartResult, stage: str) -> dict[str, float]:
-    return {k: v for k, v in (result.stages[[s.name for s in result.stages].index(stage)].metrics).items()
+def _judge_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in metrics.items()
             if k in ("accuracy", "unseen_accuracy", "validation_accuracy", "format_error_rate")}
 
 
@@ -305,19 +302,39 @@ def plot(summary: dict[str, dict[str, list[float]]], path: Path) -> Path:
 
 def run_comparison(seeds: Sequence[int], out: Path, progress: Callable[[str], None], *, smoke: bool = False,
                    **overrides: Any) -> dict[str, Any]:
-    """Every row for every seed (runs in ``out/seed-S``; finished quickstart runs there are reused);
-    writes and returns ``efficacy.json``'s content (``per_seed``, ``summary``, ``config``)."""
+    """Every row for every seed; writes and returns ``out/efficacy.json`` (``seeds``, ``per_seed``,
+    ``summary``, ``config``).
+
+    Seed ``S`` runs in ``out/seed-S``: a finished quickstart run there is reused, and so are the
+    rows of a finished comparison (``out/seed-S/efficacy.json`` with the same config), so seeds can
+    run in separate processes and a stopped run resumes.
+    """
     import json
 
     out.mkdir(parents=True, exist_ok=True)
-    saved = out / "efficacy.json"
     per_seed: dict[str, dict[str, dict[str, float]]] = {}
     config = None
     for seed in seeds:
         config = QuickstartConfig.preset("smoke" if smoke else "default", out / f"seed-{seed}", seed=seed,
                                          progress_bars=False, **overrides)
-        per_seed[str(seed)] = run_seed(config, progress)
-        report = {"seeds": list(per_seed), "per_seed": per_seed, "summary": summarise(per_seed),
-                  "config": config.model_dump(mode="json", exclude={"out", "seed"})}
-        saved.write_text(json.dumps(report, indent=2))  # after every seed: a stopped run keeps what it measured
-    return json.loads(saved.read_text())
+        per_seed[str(seed)] = run_or_reuse_seed(config, progress)
+    report = {"seeds": list(per_seed), "per_seed": per_seed, "summary": summarise(per_seed),
+              "config": None if config is None else config.model_dump(mode="json", exclude={"out", "seed"})}
+    (out / "efficacy.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def run_or_reuse_seed(config: QuickstartConfig, progress: Callable[[str], None]) -> dict[str, dict[str, float]]:
+    """:func:`run_seed`, or the rows a finished run of the same config saved in ``config.out``."""
+    import json
+
+    saved = config.out / "efficacy.json"
+    key = config.model_dump(mode="json", exclude={"progress_bars"})
+    if saved.exists():
+        previous = json.loads(saved.read_text())
+        if previous.get("config") == key:
+            progress(f"reusing the finished comparison in {config.out}")
+            return previous["rows"]
+    rows = run_seed(config, progress)
+    saved.write_text(json.dumps({"config": key, "rows": rows}, indent=2))
+    return rows

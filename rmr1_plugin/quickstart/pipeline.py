@@ -7,8 +7,11 @@ Stages (each a TRL trainer, each timed):
 2. ``judge_pretrain`` (off by default, ``pretrain_steps``): language-model training on plain sums
    (``3+4=7``), as a real judge starts from a model that knows arithmetic; measured here, it did not
    beat spending the same steps on SFT;
-3. ``judge_sft``: SFT distillation (``SFTTrainer``) on chain-of-rubrics outputs for synthetic pairs;
-4. ``judge_rlvr``: GRPO (``GRPOTrainer``) with the verdict reward (``rmr1_trl.verdict_reward``);
+3. ``judge_sft``: SFT distillation (``SFTTrainer``) on chain-of-rubrics outputs for synthetic pairs
+   (each training pair in both A/B orders), the best checkpoint by verdict accuracy on a
+   validation split, stopping once that reaches ``sft_stop_accuracy``;
+4. ``judge_rlvr``: GRPO (``GRPOTrainer``) with the verdict reward (``rmr1_trl.verdict_reward``),
+   its checkpoints replacing the SFT judge only when strictly better on validation;
 5. ``policy_warmup``: SFT of the policy on *noisy* answers (half of them wrong) to two thirds of
    the questions, so its sampled answers are right now and then (~16%): groups of 8 then usually
    hold a right answer for the judge to prefer;
@@ -16,8 +19,9 @@ Stages (each a TRL trainer, each timed):
    (``rmr1_trl.JudgeReward``, round-robin over each group) as the only reward -- no gold answer
    reaches training.
 
-The judge is measured on held-out pairs (verdict accuracy, format-error rate) before SFT, after
-SFT and after RLVR; the policy's sampled answers are checked by the math verifier (which the
+The judge is measured on held-out pairs (verdict accuracy, format-error rate) and on questions it
+never saw in any form (``unseen_accuracy``; see :func:`make_splits`) before SFT, after SFT and
+after RLVR; the policy's sampled answers are checked by the math verifier (which the
 reward never sees) before and after GRPO, on its training questions and on held-out ones.
 """
 

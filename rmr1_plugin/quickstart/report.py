@@ -59,7 +59,8 @@ def render(result: QuickstartResult) -> str:
     grpo = result.stages[-1].metrics if result.stages and result.stages[-1].name == "policy_grpo" else {}
     if grpo:
         console.print(f"policy GRPO: {grpo.get('judge_calls_per_group', float('nan')):.1f} judge calls per prompt "
-                      f"group, no-verdict rate {grpo.get('no_verdict_rate', 0.0):.1%}")
+                      f"group, no-verdict rate {grpo.get('no_verdict_rate', 0.0):.1%}, top-rewarded answer wrong in "
+                      f"{grpo.get('hacking', float('nan')):.1%} of groups with a preference")
     for name, ok in target_checks(result).items():
         console.print(f"  [{'x' if ok else ' '}] {name}", markup=False)
     return buffer.getvalue()

@@ -56,5 +56,5 @@ def test_the_hacking_probe_passes_rewards_through_and_counts_wrong_favourites():
 
 def test_the_confidence_interval_of_one_seed_is_unknown_and_shrinks_with_agreement():
     assert math.isnan(mean_ci([0.1])[1])
-    assert mean_ci([0.1, 0.1, 0.1])[1] == 0.0
+    assert mean_ci([0.1, 0.1, 0.1])[1] == pytest.approx(0.0, abs=1e-12)
     assert mean_ci([0.0, 0.2, 0.1])[1] > mean_ci([0.09, 0.11, 0.1])[1]
