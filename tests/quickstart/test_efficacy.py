@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 TINY = dict(sft_steps=3, sft_batch=4, sft_eval_every=3, rlvr_steps=1, rlvr_prompts=2, rlvr_eval_every=1,
             warmup_steps=2, warmup_batch=4, grpo_steps=1, grpo_prompts=2, grpo_generations=4, eval_samples=2,
-            held_out_pairs=10, validation_pairs=10, judge_max_new_tokens=8, device="cpu")
+            held_out_pairs=10, validation_pairs=10, unseen_questions=1, judge_max_new_tokens=8, device="cpu")
 
 
 def test_every_row_of_the_comparison_produces_numbers(tmp_path):
