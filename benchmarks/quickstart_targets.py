@@ -43,14 +43,16 @@ def load_results(path: Path) -> list[QuickstartResult]:
 
 
 def seed_row(result: QuickstartResult) -> dict[str, float]:
-    m = result.metric
+    def m(stage: str, name: str) -> float:
+        value = result.metric(stage, name)
+        return float("nan") if value is None else value
+
     return {
-        "sft": m("judge_sft", "accuracy") or 0.0, "rlvr": m("judge_rlvr", "accuracy") or 0.0,
-        "unseen": m("judge_rlvr", "unseen_accuracy") or float("nan"),
-        "gain": (m("policy_grpo", "held_out_correct") or 0.0) - (m("policy_warmup", "held_out_correct") or 0.0),
-        "trained_gain": (m("policy_grpo", "correct") or 0.0) - (m("policy_warmup", "correct") or 0.0),
-        "unseen_gain": (m("policy_grpo", "unseen_correct") or float("nan"))
-        - (m("policy_warmup", "unseen_correct") or float("nan")),
+        "sft": m("judge_sft", "accuracy"), "rlvr": m("judge_rlvr", "accuracy"),
+        "unseen": m("judge_rlvr", "unseen_accuracy"),
+        "gain": m("policy_grpo", "held_out_correct") - m("policy_warmup", "held_out_correct"),
+        "trained_gain": m("policy_grpo", "correct") - m("policy_warmup", "correct"),
+        "unseen_gain": m("policy_grpo", "unseen_correct") - m("policy_warmup", "unseen_correct"),
         "seconds": result.total_seconds,
     }
 
