@@ -16,19 +16,22 @@ Run the whole mission in miniature, with TRL's trainers and no downloads:
   1. build a tiny judge and policy (Qwen2 architecture, tokenizer trained here), and a synthetic
      judging task: two answers to a one-digit sum, one right and one wrong, A/B balanced;
   2. SFT-distil the judge on chain-of-rubrics outputs (<type>Reasoning</type>, <solution>,
-     <eval>, <answer>[[A]]</answer>);
-  3. GRPO (RLVR) of the judge with the verdict reward;
+     <eval>, <answer>[[A]]</answer>), every training pair in both A/B orders; every 50 steps
+     the judge's verdict accuracy on a validation split (never trained on, disjoint from the
+     test pairs) picks the best checkpoint, and training stops once it reaches 99%;
+  3. GRPO (RLVR) of the judge with the verdict reward, kept only if it beats the SFT judge on
+     validation;
   4. warm the policy up on noisy answers (half wrong) to two thirds of the questions, then GRPO
      it on them (8 samples per question) with the trained judge as the only reward (the math
      verifier only measures, on those questions and on held-out ones).
 
-It prints judge verdict accuracy on held-out pairs before SFT / after SFT / after RLVR, the
-format-error rate, the policy's verified correctness before/after GRPO, time per stage, and where
-the models are. What a tiny model shows (docs/trl.md has the measurements): the judge learns
-the format at once and the verdict to ~97% in the default budget (target 90%); RLVR on a judge
-that good has little to learn; the policy's verified correctness rises by a few points under the
-judge's reward (pushed harder, a tiny policy learns to exploit a small judge).
-benchmarks/quickstart_targets.py checks the targets.
+It prints judge verdict accuracy on held-out pairs and on questions the judge never saw in any
+form (a few operand pairs, both orders, left out of all judge data; the policy trains on them)
+before SFT / after SFT / after RLVR, the format-error rate, the policy's verified correctness
+before/after GRPO (trained, held-out and judge-unseen questions), the share of groups whose
+top-rewarded answer is wrong, time per stage, and where the models are (docs/trl.md has the
+measurements). benchmarks/quickstart_targets.py --seeds 0-4 checks the targets over seeds;
+benchmarks/efficacy.py compares the judge with other rewards.
 
 Presets: --smoke (every stage, a few steps: checks the plumbing, not the targets),
 default (the targets, a few minutes on 2 CPU cores), --full (longer, clearer policy gain).

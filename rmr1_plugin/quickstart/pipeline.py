@@ -7,8 +7,11 @@ Stages (each a TRL trainer, each timed):
 2. ``judge_pretrain`` (off by default, ``pretrain_steps``): language-model training on plain sums
    (``3+4=7``), as a real judge starts from a model that knows arithmetic; measured here, it did not
    beat spending the same steps on SFT;
-3. ``judge_sft``: SFT distillation (``SFTTrainer``) on chain-of-rubrics outputs for synthetic pairs;
-4. ``judge_rlvr``: GRPO (``GRPOTrainer``) with the verdict reward (``rmr1_trl.verdict_reward``);
+3. ``judge_sft``: SFT distillation (``SFTTrainer``) on chain-of-rubrics outputs for synthetic pairs
+   (each training pair in both A/B orders), the best checkpoint by verdict accuracy on a
+   validation split, stopping once that reaches ``sft_stop_accuracy``;
+4. ``judge_rlvr``: GRPO (``GRPOTrainer``) with the verdict reward (``rmr1_trl.verdict_reward``),
+   its checkpoints replacing the SFT judge only when strictly better on validation;
 5. ``policy_warmup``: SFT of the policy on *noisy* answers (half of them wrong) to two thirds of
    the questions, so its sampled answers are right now and then (~16%): groups of 8 then usually
    hold a right answer for the judge to prefer;
@@ -16,8 +19,9 @@ Stages (each a TRL trainer, each timed):
    (``rmr1_trl.JudgeReward``, round-robin over each group) as the only reward -- no gold answer
    reaches training.
 
-The judge is measured on held-out pairs (verdict accuracy, format-error rate) before SFT, after
-SFT and after RLVR; the policy's sampled answers are checked by the math verifier (which the
+The judge is measured on held-out pairs (verdict accuracy, format-error rate) and on questions it
+never saw in any form (``unseen_accuracy``; see :func:`make_splits`) before SFT, after SFT and
+after RLVR; the policy's sampled answers are checked by the math verifier (which the
 reward never sees) before and after GRPO, on its training questions and on held-out ones.
 """
 
@@ -50,6 +54,9 @@ class QuickstartConfig(BaseModel):
     seed: int = 0
     device: str | None = None
     held_out_pairs: int = 300
+    validation_pairs: int = Field(200, description="pairs for the judge's model selection (never trained on)")
+    unseen_questions: int = Field(6, description="operand pairs (both orders) the judge never sees, taken from "
+                                                 "the policy's training questions")
     # tiny models
     judge_layers: int = 3
     judge_hidden: int = 128
@@ -62,12 +69,15 @@ class QuickstartConfig(BaseModel):
     sft_steps: int = 800
     sft_batch: int = 32
     sft_lr: float = 3e-3
+    sft_eval_every: int = 50
+    sft_stop_accuracy: float = Field(0.99, description="stop judge SFT once validation accuracy reaches this")
     # judge RLVR
-    rlvr_steps: int = 8
+    rlvr_steps: int = 16
     rlvr_prompts: int = 8
     rlvr_generations: int = 4
-    rlvr_lr: float = 1e-5
+    rlvr_lr: float = 2e-5
     rlvr_temperature: float = 1.0
+    rlvr_eval_every: int = 4
     # policy
     warmup_steps: int = 400
     warmup_batch: int = 32
@@ -80,7 +90,7 @@ class QuickstartConfig(BaseModel):
     grpo_lr: float = 1e-4
     grpo_beta: float = 0.04
     strategy: str = "round_robin"
-    eval_samples: int = 16
+    eval_samples: int = 64
     judge_max_new_tokens: int = 48
     progress_bars: bool = True
 
@@ -89,9 +99,9 @@ class QuickstartConfig(BaseModel):
         """``smoke`` (CI: every stage, few steps), ``default`` (the targets) or ``full`` (longer)."""
         steps: dict[str, dict[str, Any]] = {
             "smoke": dict(sft_steps=30, rlvr_steps=2, warmup_steps=10, grpo_steps=2, eval_samples=4,
-                          held_out_pairs=40),
+                          held_out_pairs=40, validation_pairs=40),
             "default": {},
-            "full": dict(sft_steps=1600, rlvr_steps=20, warmup_steps=400, grpo_steps=60, eval_samples=32),
+            "full": dict(sft_steps=1600, rlvr_steps=32, warmup_steps=400, grpo_steps=60),
         }
         if name not in steps:
             raise ValueError(f"preset must be one of {sorted(steps)}, got {name!r}")
@@ -132,11 +142,20 @@ class QuickstartResult(BaseModel):
 # --- data ------------------------------------------------------------------------------------
 
 
-def judge_sft_rows(triples: list[tuple[int, int, int]], n: int, seed: int) -> list[dict[str, Any]]:
-    """Conversational prompt-completion rows: judge prompt -> reference chain-of-rubrics output."""
+def judge_sft_rows(triples: list[tuple[int, int, int]], n: int | None = None, seed: int = 0) -> list[dict[str, Any]]:
+    """Conversational prompt-completion rows: judge prompt -> reference chain-of-rubrics output.
+
+    ``n=None`` (the quickstart): every triple once with the right answer in A and once in B,
+    shuffled by ``seed`` (the trainer cycles over them); ``n``: that many pairs drawn at random.
+    """
+    if n is None:
+        pairs = task.every_position(triples)
+        random.Random(seed).shuffle(pairs)
+    else:
+        pairs = list(task.sample_pairs(triples, n, seed=seed))
     return [
         {"prompt": p.judge_messages(), "completion": [{"role": "assistant", "content": task.reference_chain(p)}]}
-        for p in task.sample_pairs(triples, n, seed=seed)
+        for p in pairs
     ]
 
 
@@ -147,6 +166,31 @@ def judge_rlvr_rows(triples: list[tuple[int, int, int]], n: int, seed: int) -> l
 
 def policy_prompt(a: int, b: int) -> list[dict[str, str]]:
     return [{"role": "user", "content": task.question_text(a, b)}]
+
+
+class Splits(BaseModel):
+    """Every split of a quickstart run, derived from its seed and sizes."""
+
+    judge: dict[str, list[tuple[int, int, int]]]
+    policy_train: list[tuple[int, int]]
+    policy_held_out: list[tuple[int, int]]
+    judge_unseen: list[tuple[int, int]]
+
+    def pairs(self, split: str, seed: int) -> list[task.SumPair]:
+        return task.balanced_pairs(self.judge[split], seed=seed)
+
+
+def make_splits(config: QuickstartConfig) -> Splits:
+    """The judge's train/validation/held-out/unseen triples and the policy's questions.
+
+    The judge-unseen questions are among the policy's training questions: there the judge rewards
+    completions to questions it never saw, as a deployed judge does.
+    """
+    warm, held = split_questions(config.policy_eval_fraction, config.seed)
+    unseen = task.unseen_questions(warm, config.unseen_questions)
+    judge = task.judge_splits(config.held_out_pairs, config.validation_pairs, unseen, seed=config.seed)
+    return Splits(judge=judge, policy_train=warm, policy_held_out=held,
+                  judge_unseen=[q for q in warm if q in unseen])
 
 
 def split_questions(fraction: float, seed: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -188,20 +232,32 @@ def judge_accuracy(path: str | Path, pairs: list[task.SumPair], config: Quicksta
     verdicts = make_judge(path, config).judge(
         [{"question": p.question, "answer_a": p.answer_a, "answer_b": p.answer_b} for p in pairs]
     )
-    right = sum(v.label == p.label for v, p in zip(verdicts, pairs))
+    right = sum(v.label == p.label for v, p in zip(verdicts, pairs, strict=True))
     errors = sum(v.winner is None for v in verdicts)
     a_share = sum(v.winner == "A" for v in verdicts) / max(1, len(verdicts) - errors)
     return {"accuracy": right / len(pairs), "format_error_rate": errors / len(pairs), "a_rate": a_share}
 
 
-def policy_metrics(path: str | Path, trained: list[tuple[int, int]], held: list[tuple[int, int]],
-                   config: QuickstartConfig) -> dict[str, float]:
-    """Verified correctness on the questions the policy trains on and on held-out ones."""
-    return {"correct": policy_correctness(path, trained, config)["correct"],
-            "held_out_correct": policy_correctness(path, held, config)["correct"]}
+def judge_metrics(path: str | Path, splits: Splits, config: QuickstartConfig) -> dict[str, float]:
+    """:func:`judge_accuracy` on the held-out pairs, plus ``unseen_accuracy`` on judge-unseen questions."""
+    metrics = judge_accuracy(path, splits.pairs("held_out", config.seed), config)
+    if splits.judge["unseen"]:
+        metrics["unseen_accuracy"] = judge_accuracy(path, splits.pairs("unseen", config.seed), config)["accuracy"]
+    return metrics
 
 
-def policy_correctness(path: str | Path, questions: list[tuple[int, int]], config: QuickstartConfig) -> dict[str, float]:
+def policy_metrics(path: str | Path, splits: Splits, config: QuickstartConfig) -> dict[str, float]:
+    """Verified correctness on the policy's training questions, on held-out ones and on the
+    judge-unseen ones (a subset of its training questions)."""
+    metrics = {"correct": policy_correctness(path, splits.policy_train, config)["correct"],
+               "held_out_correct": policy_correctness(path, splits.policy_held_out, config)["correct"]}
+    if splits.judge_unseen:
+        metrics["unseen_correct"] = policy_correctness(path, splits.judge_unseen, config)["correct"]
+    return metrics
+
+
+def policy_correctness(path: str | Path, questions: list[tuple[int, int]],
+                       config: QuickstartConfig) -> dict[str, float]:
     """Share of sampled answers (temperature 1) to ``questions`` the math verifier accepts."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -242,7 +298,7 @@ def _cuda() -> bool:
 
 
 def sft(model_path: str | Path, rows: list[dict[str, Any]], out: Path, *, steps: int, batch: int, lr: float,
-        config: QuickstartConfig) -> Path:
+        config: QuickstartConfig, callbacks: list[Any] | None = None) -> Path:
     """Supervised fine-tuning with TRL's ``SFTTrainer`` (loss on the completion only)."""
     from datasets import Dataset
     from transformers import AutoTokenizer
@@ -254,7 +310,7 @@ def sft(model_path: str | Path, rows: list[dict[str, Any]], out: Path, *, steps:
         warmup_steps=max(1, steps // 20), weight_decay=0.0, max_length=512, **_common_args(config, out),
     )
     trainer = SFTTrainer(model=str(model_path), args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=tokenizer)
+                         processing_class=tokenizer, callbacks=callbacks)
     trainer.train()
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
@@ -263,7 +319,8 @@ def sft(model_path: str | Path, rows: list[dict[str, Any]], out: Path, *, steps:
 
 def grpo(model_path: str | Path, rows: list[dict[str, Any]], reward_funcs: list[Callable[..., Any]], out: Path, *,
          steps: int, prompts: int, generations: int, lr: float, max_completion_length: int,
-         temperature: float, config: QuickstartConfig, beta: float = 0.0) -> tuple[Path, list[dict[str, float]]]:
+         temperature: float, config: QuickstartConfig, beta: float = 0.0,
+         callbacks: list[Any] | None = None) -> tuple[Path, list[dict[str, float]]]:
     """GRPO with TRL's ``GRPOTrainer``; returns the saved model and the trainer's log history."""
     from datasets import Dataset
     from transformers import AutoTokenizer
@@ -278,7 +335,7 @@ def grpo(model_path: str | Path, rows: list[dict[str, Any]], reward_funcs: list[
                                                      if k != "logging_steps"},
     )
     trainer = GRPOTrainer(model=str(model_path), reward_funcs=reward_funcs, args=args,
-                          train_dataset=Dataset.from_list(rows), processing_class=tokenizer)
+                          train_dataset=Dataset.from_list(rows), processing_class=tokenizer, callbacks=callbacks)
     trainer.train()
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
@@ -307,13 +364,13 @@ def write_datasets(config: QuickstartConfig) -> dict[str, Path]:
     """
     import json
 
-    train_triples, _ = task.split_pairs(config.held_out_pairs, seed=config.seed)
-    _, held_questions = split_questions(config.policy_eval_fraction, config.seed)
+    splits = make_splits(config)
+    train_triples = splits.judge["train"]
     sets = {
-        "judge_sft": judge_sft_rows(train_triples, config.sft_steps * config.sft_batch, seed=config.seed + 10),
+        "judge_sft": judge_sft_rows(train_triples, seed=config.seed + 10),
         "judge_rlvr": judge_rlvr_rows(train_triples, max(8, config.rlvr_steps * config.rlvr_prompts),
                                       seed=config.seed + 20),
-        "policy": [{"prompt": policy_prompt(a, b), "gold": str(a + b)} for a, b in held_questions],
+        "policy": [{"prompt": policy_prompt(a, b), "gold": str(a + b)} for a, b in splits.policy_held_out],
     }
     paths = {}
     for name, rows in sets.items():
@@ -332,16 +389,115 @@ def _mean_logged(history: list[dict[str, float]], key: str, last: int | None = N
     return sum(values) / len(values) if values else None
 
 
+def judge_selector(path: str | Path, splits: Splits, config: QuickstartConfig, *, every: int,
+                   stop_at: float = 1.0, baseline: float | None = None) -> Any:
+    """A :class:`~rmr1_plugin.quickstart.validation.BestCheckpoint` on the validation pairs."""
+    from transformers import AutoTokenizer
+
+    from rmr1_plugin.quickstart.validation import BestCheckpoint, verdict_accuracy
+
+    tokenizer, pairs = AutoTokenizer.from_pretrained(path), splits.pairs("validation", config.seed + 1)
+    return BestCheckpoint(lambda model: verdict_accuracy(model, tokenizer, pairs,
+                                                         max_new_tokens=config.judge_max_new_tokens),
+                          every=every, stop_at=stop_at, baseline=baseline)
+
+
+def selection_metrics(selector: Any) -> dict[str, float]:
+    """What model selection saw: best validation accuracy, its step, steps run."""
+    return {"validation_accuracy": selector.best, "best_step": float(selector.best_step),
+            "steps_run": float(selector.curve[-1][0] if selector.curve else 0)}
+
+
+def train_judge(judge_path: Path, splits: Splits, config: QuickstartConfig, stage: Callable[..., Any],
+                *, chain: bool = True, name: str = "judge") -> Path:
+    """SFT (best checkpoint on validation, early stop) then, with ``chain``, RLVR (kept only if it
+    beats the SFT judge on validation); ``stage`` opens a timed stage and returns its ``done``.
+
+    ``chain=False`` distils the direct judge (verdict only, no reasoning): no RLVR stage.
+    """
+    from rmr1_trl import verdict_reward
+
+    kind = "chain-of-rubrics" if chain else "verdict-only"
+    done = stage(f"{name}_sft", f"SFT distillation of the {kind} judge: up to {config.sft_steps} steps x "
+                                f"{config.sft_batch} pairs, stopping at {config.sft_stop_accuracy:.0%} validation")
+    rows = judge_sft_rows(splits.judge["train"], seed=config.seed + 10)
+    if not chain:
+        rows = [{**row, "completion": [{"role": "assistant", "content": direct_verdict(row)}]} for row in rows]
+    selector = judge_selector(judge_path, splits, config, every=config.sft_eval_every,
+                              stop_at=config.sft_stop_accuracy)
+    judge_path = sft(judge_path, rows, config.out / f"{name}-sft", steps=config.sft_steps, batch=config.sft_batch,
+                     lr=config.sft_lr, config=config, callbacks=[selector])
+    done({**judge_metrics(judge_path, splits, config), **selection_metrics(selector)}, judge_path)
+    if not chain:
+        return judge_path
+
+    done = stage(f"{name}_rlvr", f"GRPO (RLVR) of the judge with the verdict reward: {config.rlvr_steps} steps")
+    rows = judge_rlvr_rows(splits.judge["train"], config.rlvr_steps * config.rlvr_prompts, seed=config.seed + 20)
+    selector = judge_selector(judge_path, splits, config, every=config.rlvr_eval_every, baseline=selector.best)
+    judge_path, history = grpo(
+        judge_path, rows, [verdict_reward], config.out / f"{name}-rlvr", steps=config.rlvr_steps,
+        prompts=config.rlvr_prompts, generations=config.rlvr_generations, lr=config.rlvr_lr,
+        max_completion_length=config.judge_max_new_tokens, temperature=config.rlvr_temperature, config=config,
+        callbacks=[selector])
+    metrics = {**judge_metrics(judge_path, splits, config), **selection_metrics(selector)}
+    metrics["train_reward"] = _mean_logged(history, "rewards/verdict_reward/mean") or float("nan")
+    done(metrics, judge_path)
+    return judge_path
+
+
+def direct_verdict(row: dict[str, Any]) -> str:
+    """The verdict block alone of a chain-of-rubrics SFT row (the "no reasoning" target).
+
+    >>> direct_verdict({"completion": [{"content": "<type>Reasoning</type> ... <answer>[[B]]</answer>"}]})
+    '<answer>[[B]]</answer>'
+    """
+    text = row["completion"][0]["content"]
+    return text[text.rindex("<answer>"):]
+
+
 def run_quickstart(config: QuickstartConfig, progress: Callable[[str], None] = log.info) -> QuickstartResult:
     """Run every stage; ``progress`` hears a line as each stage starts."""
-    from rmr1_trl import JudgeReward, verdict_reward
+    from rmr1_trl import JudgeReward
+
+    from rmr1_plugin.quickstart.probe import HackingProbe
 
     config.out.mkdir(parents=True, exist_ok=True)
     result = QuickstartResult(config=config)
-    train_triples, held_triples = task.split_pairs(config.held_out_pairs, seed=config.seed)
-    held_pairs = task.balanced_pairs(held_triples, seed=config.seed)
-    warm_questions, held_questions = split_questions(config.policy_eval_fraction, config.seed)
+    splits = make_splits(config)
+    stage = stage_timer(result, progress)
 
+    done = stage("build", "building the tiny judge, policy and tokenizer; writing the datasets")
+    judge_path, policy_path = build_models(config)
+    write_datasets(config)
+    done(judge_metrics(judge_path, splits, config), judge_path)
+
+    if config.pretrain_steps > 0 and config.judge_model is None:
+        done = stage("judge_pretrain", f"pre-training the judge on plain sums: {config.pretrain_steps} steps")
+        rows = [{"text": text} for text in task.arithmetic_text(config.pretrain_steps * config.pretrain_batch,
+                                                                seed=config.seed + 5)]
+        judge_path = sft(judge_path, rows, config.out / "judge-pretrain", steps=config.pretrain_steps,
+                         batch=config.pretrain_batch, lr=config.sft_lr, config=config)
+        done({}, judge_path)
+
+    judge_path = train_judge(judge_path, splits, config, stage)
+    policy_path = warm_up_policy(policy_path, splits, config, stage)
+
+    done = stage("policy_grpo", f"policy GRPO on the same {len(splits.policy_train)} questions, the judge "
+                                f"({config.strategy}) as the only reward")
+    reward = HackingProbe(JudgeReward(make_judge(judge_path, config), strategy=config.strategy,
+                                      group_size=config.grpo_generations), config.grpo_generations, "rmr1_judge")
+    policy_path, history = policy_grpo(policy_path, [reward], splits, config, config.out / "policy-grpo")
+    metrics = policy_metrics(policy_path, splits, config)
+    metrics["hacking"] = reward.rate
+    metrics["judge_calls_per_group"] = _mean_logged(history, "rmr1/judge_calls") or float("nan")
+    metrics["no_verdict_rate"] = _mean_logged(history, "rmr1/no_verdict_rate") or 0.0
+    done(metrics, policy_path)
+    return result
+
+
+def stage_timer(result: QuickstartResult, progress: Callable[[str], None]) -> Callable[[str, str], Callable[..., Any]]:
+    """``stage(name, message)`` announces a stage and returns ``done(metrics, artifact)``, which
+    appends the timed :class:`StageResult` to ``result``."""
     def stage(name: str, message: str) -> Callable[..., StageResult]:
         progress(f"[{len(result.stages) + 1}] {message}")
         start = time.perf_counter()
@@ -352,58 +508,47 @@ def run_quickstart(config: QuickstartConfig, progress: Callable[[str], None] = l
             result.stages.append(outcome)
             return outcome
         return done
+    return stage
 
-    done = stage("build", "building the tiny judge, policy and tokenizer; writing the datasets")
-    judge_path, policy_path = build_models(config)
-    write_datasets(config)
-    metrics = judge_accuracy(judge_path, held_pairs, config)
-    done(metrics, judge_path)
 
-    if config.pretrain_steps > 0 and config.judge_model is None:
-        done = stage("judge_pretrain", f"pre-training the judge on plain sums: {config.pretrain_steps} steps")
-        rows = [{"text": text} for text in task.arithmetic_text(config.pretrain_steps * config.pretrain_batch,
-                                                                seed=config.seed + 5)]
-        judge_path = sft(judge_path, rows, config.out / "judge-pretrain", steps=config.pretrain_steps,
-                         batch=config.pretrain_batch, lr=config.sft_lr, config=config)
-        done({}, judge_path)
-
-    done = stage("judge_sft", f"SFT distillation of the judge: {config.sft_steps} steps x {config.sft_batch} pairs")
-    rows = judge_sft_rows(train_triples, config.sft_steps * config.sft_batch, seed=config.seed + 10)
-    judge_path = sft(judge_path, rows, config.out / "judge-sft", steps=config.sft_steps, batch=config.sft_batch,
-                     lr=config.sft_lr, config=config)
-    done(judge_accuracy(judge_path, held_pairs, config), judge_path)
-
-    done = stage("judge_rlvr", f"GRPO (RLVR) of the judge with the verdict reward: {config.rlvr_steps} steps")
-    rows = judge_rlvr_rows(train_triples, config.rlvr_steps * config.rlvr_prompts, seed=config.seed + 20)
-    judge_path, history = grpo(
-        judge_path, rows, [verdict_reward], config.out / "judge-rlvr", steps=config.rlvr_steps,
-        prompts=config.rlvr_prompts, generations=config.rlvr_generations, lr=config.rlvr_lr,
-        max_completion_length=config.judge_max_new_tokens, temperature=config.rlvr_temperature, config=config)
-    metrics = judge_accuracy(judge_path, held_pairs, config)
-    metrics["train_reward"] = _mean_logged(history, "rewards/verdict_reward/mean") or float("nan")
-    done(metrics, judge_path)
-
+def warm_up_policy(policy_path: Path, splits: Splits, config: QuickstartConfig, stage: Callable[..., Any]) -> Path:
+    """SFT of the policy on noisy answers to its training questions (the common starting point)."""
     done = stage("policy_warmup", f"policy warm-up SFT on noisy answers ({config.warmup_correct:.0%} right) to "
-                                  f"{len(warm_questions)} questions")
+                                  f"{len(splits.policy_train)} questions")
     if config.warmup_steps > 0:
-        rows = noisy_answer_rows(warm_questions, config.warmup_steps * config.warmup_batch, config.warmup_correct,
-                                 seed=config.seed + 30)
+        rows = noisy_answer_rows(splits.policy_train, config.warmup_steps * config.warmup_batch,
+                                 config.warmup_correct, seed=config.seed + 30)
         policy_path = sft(policy_path, rows, config.out / "policy-warmup", steps=config.warmup_steps,
                           batch=config.warmup_batch, lr=config.warmup_lr, config=config)
-    done(policy_metrics(policy_path, warm_questions, held_questions, config), policy_path)
+    done(policy_metrics(policy_path, splits, config), policy_path)
+    return policy_path
 
-    done = stage("policy_grpo", f"policy GRPO on the same {len(warm_questions)} questions, the judge "
-                                f"({config.strategy}) as the only reward")
-    reward = JudgeReward(make_judge(judge_path, config), strategy=config.strategy,
-                         group_size=config.grpo_generations, name="rmr1_judge")
+
+def policy_grpo(policy_path: Path, rewards: list[Any], splits: Splits, config: QuickstartConfig,
+                out: Path, *, gold: bool = False) -> tuple[Path, list[dict[str, float]]]:
+    """GRPO of the policy on its training questions with ``rewards`` (the same budget for any reward).
+
+    ``gold=True`` adds each question's ``gold`` answer column (for a verifier reward only: the
+    judge's runs never carry the answer)."""
     rng = random.Random(config.seed + 40)
-    rows = [{"prompt": policy_prompt(*rng.choice(warm_questions))} for _ in range(config.grpo_steps * config.grpo_prompts)]
-    policy_path, history = grpo(
-        policy_path, rows, [reward], config.out / "policy-grpo", steps=config.grpo_steps,
-        prompts=config.grpo_prompts, generations=config.grpo_generations, lr=config.grpo_lr,
-        max_completion_length=8, temperature=1.0, config=config, beta=config.grpo_beta)
-    metrics = policy_metrics(policy_path, warm_questions, held_questions, config)
-    metrics["judge_calls_per_group"] = _mean_logged(history, "rmr1/judge_calls") or float("nan")
-    metrics["no_verdict_rate"] = _mean_logged(history, "rmr1/no_verdict_rate") or 0.0
-    done(metrics, policy_path)
+    questions = [rng.choice(splits.policy_train) for _ in range(config.grpo_steps * config.grpo_prompts)]
+    rows = [{"prompt": policy_prompt(a, b), **({"gold": str(a + b)} if gold else {})} for a, b in questions]
+    return grpo(policy_path, rows, rewards, out, steps=config.grpo_steps, prompts=config.grpo_prompts,
+                generations=config.grpo_generations, lr=config.grpo_lr, max_completion_length=8, temperature=1.0,
+                config=config, beta=config.grpo_beta)
+
+
+def run_or_reuse(config: QuickstartConfig, progress: Callable[[str], None]) -> QuickstartResult:
+    """The quickstart run of ``config`` (its ``results.json`` when a finished run with the same
+    config is there: a seed sweep's runs serve the reward comparison without retraining)."""
+    import json
+
+    saved = config.out / "results.json"
+    if saved.exists():
+        result = QuickstartResult.model_validate(json.loads(saved.read_text()))
+        if result.config.model_dump(exclude={"progress_bars"}) == config.model_dump(exclude={"progress_bars"}):
+            progress(f"reusing the finished quickstart run in {config.out}")
+            return result
+    result = run_quickstart(config, progress=progress)
+    saved.write_text(json.dumps(result.model_dump(mode="json"), indent=2))
     return result

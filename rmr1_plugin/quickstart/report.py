@@ -18,11 +18,16 @@ def target_checks(result: QuickstartResult) -> dict[str, bool]:
     rlvr = result.metric("judge_rlvr", "accuracy")
     before = result.metric("policy_warmup", "correct")
     after = result.metric("policy_grpo", "correct")
+    held_before = result.metric("policy_warmup", "held_out_correct")
+    held_after = result.metric("policy_grpo", "held_out_correct")
     return {
         f"judge accuracy after RLVR >= {JUDGE_ACCURACY_TARGET}": rlvr is not None and rlvr >= JUDGE_ACCURACY_TARGET,
         "RLVR does not lower judge accuracy": rlvr is not None and sft is not None and rlvr >= sft,
         "policy correctness rises with the judge as reward": (
             before is not None and after is not None and after > before
+        ),
+        "policy correctness rises on held-out questions": (
+            held_before is not None and held_after is not None and held_after > held_before
         ),
     }
 
@@ -38,13 +43,15 @@ def render(result: QuickstartResult) -> str:
         return "-" if value is None else f"{value:.1%}"
 
     table = Table(title="rmr1 quickstart", show_lines=False)
-    for column in ("stage", "judge accuracy", "format errors", "policy correct", "held-out correct", "seconds",
-                   "artifact"):
+    columns = {"judge accuracy": "accuracy", "judge unseen-q": "unseen_accuracy", "judge validation":
+               "validation_accuracy", "format errors": "format_error_rate", "policy correct": "correct",
+               "held-out correct": "held_out_correct", "judge-unseen-q correct": "unseen_correct"}
+    for column in ("stage", *columns, "seconds", "artifact"):
         table.add_column(column)
     for stage in result.stages:
         m = stage.metrics
-        table.add_row(stage.name, pct(m.get("accuracy")), pct(m.get("format_error_rate")), pct(m.get("correct")),
-                      pct(m.get("held_out_correct")), f"{stage.seconds:.0f}", stage.artifact or "-")
+        table.add_row(stage.name, *(pct(m.get(key)) for key in columns.values()), f"{stage.seconds:.0f}",
+                      stage.artifact or "-")
     buffer = StringIO()
     console = Console(file=buffer, width=160, force_terminal=False, color_system=None)
     console.print(table)
@@ -52,7 +59,8 @@ def render(result: QuickstartResult) -> str:
     grpo = result.stages[-1].metrics if result.stages and result.stages[-1].name == "policy_grpo" else {}
     if grpo:
         console.print(f"policy GRPO: {grpo.get('judge_calls_per_group', float('nan')):.1f} judge calls per prompt "
-                      f"group, no-verdict rate {grpo.get('no_verdict_rate', 0.0):.1%}")
+                      f"group, no-verdict rate {grpo.get('no_verdict_rate', 0.0):.1%}, top-rewarded answer wrong in "
+                      f"{grpo.get('hacking', float('nan')):.1%} of groups with a preference")
     for name, ok in target_checks(result).items():
         console.print(f"  [{'x' if ok else ' '}] {name}", markup=False)
     return buffer.getvalue()

@@ -117,6 +117,58 @@ def split_pairs(held_out: int, seed: int = 0) -> tuple[list[tuple[int, int, int]
     return triples[held_out:], triples[:held_out]
 
 
+def unseen_questions(candidates: list[tuple[int, int]], n: int) -> set[tuple[int, int]]:
+    """The first ``n`` operand pairs of ``candidates`` in both orders: questions a judge never sees.
+
+    Both orders go, so the judge meets neither ``3 + 4`` nor ``4 + 3`` when ``(3, 4)`` is chosen.
+
+    >>> sorted(unseen_questions([(3, 4), (4, 3), (5, 5), (1, 2)], 2))
+    [(3, 4), (4, 3), (5, 5)]
+    """
+    operands: list[frozenset[int]] = []
+    for a, b in candidates:
+        if len(operands) == n:
+            break
+        if frozenset((a, b)) not in operands:
+            operands.append(frozenset((a, b)))
+    return {(a, b) for a, b in candidates if frozenset((a, b)) in operands} | {
+        (b, a) for a, b in candidates if frozenset((a, b)) in operands}
+
+
+def judge_splits(held_out: int, validation: int, unseen: set[tuple[int, int]],
+                 seed: int = 0) -> dict[str, list[tuple[int, int, int]]]:
+    """Disjoint ``(a, b, wrong)`` triples for a judge: ``train``, ``validation``, ``held_out``, ``unseen``.
+
+    ``unseen`` holds every triple whose question is in ``unseen`` (none of them is in any other
+    split: the judge never sees those questions, with any wrong answer); the other triples are
+    shuffled by ``seed`` into ``held_out`` (test), ``validation`` (model selection) and ``train``.
+
+    >>> s = judge_splits(200, 100, unseen_questions([(3, 4)], 1))
+    >>> len(s["held_out"]), len(s["validation"]), len(s["unseen"]), len(s["train"])
+    (200, 100, 36, 1464)
+    """
+    triples = [t for t in all_pairs() if (t[0], t[1]) not in unseen]
+    if held_out + validation >= len(triples):
+        raise ValueError(f"held_out + validation must leave training triples, got {held_out} + {validation} "
+                         f"of {len(triples)}")
+    random.Random(seed).shuffle(triples)
+    return {
+        "train": triples[held_out + validation:],
+        "validation": triples[held_out:held_out + validation],
+        "held_out": triples[:held_out],
+        "unseen": [t for t in all_pairs() if (t[0], t[1]) in unseen],
+    }
+
+
+def every_position(triples: list[tuple[int, int, int]]) -> list[SumPair]:
+    """Each triple twice, the right answer once in A and once in B (a judge's SFT set).
+
+    >>> [p.label for p in every_position([(1, 2, 5)])]
+    ['model_a', 'model_b']
+    """
+    return [make_pair(a, b, wrong=w, chosen_position=p) for a, b, w in triples for p in ("A", "B")]
+
+
 def balanced_pairs(triples: list[tuple[int, int, int]], seed: int = 0) -> list[SumPair]:
     """One pair per triple, the right answer in A for exactly half of them (shuffled by ``seed``).
 
@@ -127,7 +179,7 @@ def balanced_pairs(triples: list[tuple[int, int, int]], seed: int = 0) -> list[S
     rng = random.Random(seed)
     positions = ["A", "B"] * (len(triples) // 2) + ["A"] * (len(triples) % 2)
     rng.shuffle(positions)
-    return [make_pair(a, b, wrong=w, chosen_position=p) for (a, b, w), p in zip(triples, positions)]
+    return [make_pair(a, b, wrong=w, chosen_position=p) for (a, b, w), p in zip(triples, positions, strict=True)]
 
 
 def sample_pairs(triples: list[tuple[int, int, int]], n: int, seed: int = 0) -> Iterator[SumPair]:
