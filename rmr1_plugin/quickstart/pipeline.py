@@ -7,7 +7,9 @@ Stages (each a TRL trainer, each timed):
 2. ``judge_pretrain`` (off by default, ``pretrain_steps``): language-model training on plain sums
    (``3+4=7``), as a real judge starts from a model that knows arithmetic; measured here, it did not
    beat spending the same steps on SFT;
-3. ``judge_sft``: SFT distillation (``SFTTrainer``) on chain-of-rubrics outputs for synthetic pairs;
+3. ``judge_distill`` + ``judge_sft``: chain-of-rubrics outputs for synthetic pairs distilled from a
+   local teacher (``rmr1 distill``, two passes; :mod:`rmr1_plugin.quickstart.teacher`), then SFT
+   distillation (``SFTTrainer``) on them;
 4. ``judge_rlvr``: GRPO (``GRPOTrainer``) with the verdict reward (``rmr1_trl.verdict_reward``);
 5. ``policy_warmup``: SFT of the policy on *noisy* answers (half of them wrong) to two thirds of
    the questions, so its sampled answers are right now and then (~16%): groups of 8 then usually
@@ -334,6 +336,7 @@ def _mean_logged(history: list[dict[str, float]], key: str, last: int | None = N
 
 def run_quickstart(config: QuickstartConfig, progress: Callable[[str], None] = log.info) -> QuickstartResult:
     """Run every stage; ``progress`` hears a line as each stage starts."""
+    from rmr1_plugin.quickstart.teacher import distilled_sft_rows
     from rmr1_trl import JudgeReward, verdict_reward
 
     config.out.mkdir(parents=True, exist_ok=True)
@@ -367,8 +370,12 @@ def run_quickstart(config: QuickstartConfig, progress: Callable[[str], None] = l
                          batch=config.pretrain_batch, lr=config.sft_lr, config=config)
         done({}, judge_path)
 
+    done = stage("judge_distill", "distilling the judge's SFT chains from a local teacher (rmr1 distill, two passes)")
+    rows, metrics = distilled_sft_rows(train_triples, config.sft_steps * config.sft_batch, seed=config.seed + 10,
+                                       out=config.out / "distill", progress=config.progress_bars)
+    done(metrics, config.out / "distill")
+
     done = stage("judge_sft", f"SFT distillation of the judge: {config.sft_steps} steps x {config.sft_batch} pairs")
-    rows = judge_sft_rows(train_triples, config.sft_steps * config.sft_batch, seed=config.seed + 10)
     judge_path = sft(judge_path, rows, config.out / "judge-sft", steps=config.sft_steps, batch=config.sft_batch,
                      lr=config.sft_lr, config=config)
     done(judge_accuracy(judge_path, held_pairs, config), judge_path)

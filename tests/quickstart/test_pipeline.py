@@ -30,7 +30,8 @@ def test_every_stage_runs_and_reports(tmp_path):
                               eval_samples=2, held_out_pairs=10, judge_max_new_tokens=8, device="cpu")
     result = run_quickstart(config, progress=lambda line: None)
     assert [s.name for s in result.stages] == [
-        "build", "judge_pretrain", "judge_sft", "judge_rlvr", "policy_warmup", "policy_grpo"]
+        "build", "judge_pretrain", "judge_distill", "judge_sft", "judge_rlvr", "policy_warmup", "policy_grpo"]
+    assert result.metric("judge_distill", "sft_rows") == 12  # sft_steps x sft_batch
     for name in ("build", "judge_sft", "judge_rlvr"):
         assert 0.0 <= result.metric(name, "accuracy") <= 1.0
         assert 0.0 <= result.metric(name, "format_error_rate") <= 1.0
