@@ -218,8 +218,9 @@ class OpenAIBackend:
 def chat_request(model: str, conversation: Conversation, settings: GenerationSettings) -> dict[str, Any]:
     """The JSON body of one ``/v1/chat/completions`` request (also what batch files hold).
 
-    >>> chat_request("judge", [{"role": "user", "content": "Q"}], GenerationSettings(max_new_tokens=8))
-    {'model': 'judge', 'messages': [{'role': 'user', 'content': 'Q'}], 'max_tokens': 8, 'temperature': 0.0, 'top_p': 1.0}
+    >>> body = chat_request("judge", [{"role": "user", "content": "Q"}], GenerationSettings(max_new_tokens=8))
+    >>> body["model"], body["max_tokens"], body["temperature"]
+    ('judge', 8, 0.0)
     """
     request: dict[str, Any] = {
         "model": model, "messages": conversation, "max_tokens": settings.max_new_tokens,

@@ -60,10 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-key-env", default="OPENAI_API_KEY",
                         help="environment variable holding the API key (default %(default)s; none needed for vLLM)")
     parser.add_argument("--batch", action="store_true",
-                        help="batch-file mode: write OUT/batch/pass{N}_input.jsonl, read OUT/batch/pass{N}_output.jsonl")
+                        help="batch-file mode: write OUT/batch/pass{N}_input.jsonl, "
+                             "read OUT/batch/pass{N}_output.jsonl")
     parser.add_argument("--batch-results", action="append", default=[], metavar="FILE",
                         help="a batch results file to read (besides OUT/batch/pass{N}_output.jsonl)")
-    parser.add_argument("--max-tokens", type=int, default=4096, help="teacher output limit in tokens (default %(default)s)")
+    parser.add_argument("--max-tokens", type=int, default=4096,
+                        help="teacher output limit in tokens (default %(default)s)")
     parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default %(default)s)")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (default %(default)s)")
     parser.add_argument("--extra-body", type=json.loads, default=None, metavar="JSON",
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from rmr1_plugin.cli.prepare import input_paths
     from rmr1_plugin.data.formats import RecordError
     from rmr1_plugin.data.prepare import PrepareReport, load_pairs
-    from rmr1_plugin.distill.run import DistillConfig, distill, plan, render
+    from rmr1_plugin.distill.run import DistillConfig, distill, render
 
     inputs = input_paths(args)
     if not inputs:

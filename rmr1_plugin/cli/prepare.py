@@ -37,7 +37,8 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments that say which pairs to read and how to show them to the judge (shared with
     ``rmr1 distill``, whose chains must be written for the prompts prepare builds)."""
     parser.add_argument("inputs", nargs="*", help="files or dataset ids to read")
-    parser.add_argument("--example", action="store_true", help="also read the small example file shipped with rmr1-plugin")
+    parser.add_argument("--example", action="store_true",
+                        help="also read the small example file shipped with rmr1-plugin")
     parser.add_argument("--format", choices=FORMATS, help="force a record shape instead of detecting it")
     parser.add_argument("--style", choices=("instruct", "reasoning"), default="instruct",
                         help="judge prompt style: instruct (Qwen2.5-Instruct judges, system+user) or "
@@ -55,7 +56,8 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser)
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--chains", help="JSON/JSONL of distilled judge outputs: id, chain, label (rmr1 distill writes it)")
+    parser.add_argument("--chains",
+                        help="JSON/JSONL of distilled judge outputs: id, chain, label (rmr1 distill writes it)")
     parser.add_argument("--val-fraction", type=float, default=0.0, help="share of rows held out for validation")
     parser.add_argument("--show-prompt", action="store_true", help="print the first judge prompt")
 

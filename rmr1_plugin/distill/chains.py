@@ -52,13 +52,15 @@ _POSITION = re.compile(
 _BARE_LETTER = re.compile(r"(?<![\w\[])([AB])(?![\w\]])")
 
 
-def correction_messages(messages: Sequence[dict[str, str]], label: Label, flawed: str, problem: str) -> list[dict[str, str]]:
+def correction_messages(messages: Sequence[dict[str, str]], label: Label, flawed: str,
+                        problem: str) -> list[dict[str, str]]:
     """The pass-2 prompt: the pass-1 judge prompt plus the correct verdict and the flawed chain.
 
     The hint goes at the end of the last user message, so the system message (instruct style) and
     the pair text stay byte-identical to pass 1.
 
-    >>> out = correction_messages([{"role": "user", "content": "Q"}], "model_b", "<answer>[[A]]</answer>", "wrong verdict")
+    >>> out = correction_messages([{"role": "user", "content": "Q"}], "model_b", "<answer>[[A]]</answer>",
+    ...                           "wrong verdict")
     >>> out[-1]["content"].startswith("Q\\n\\n[Reference Verdict]\\nThe correct verdict for this comparison is [[B]]")
     True
     """

@@ -194,7 +194,8 @@ def _judge_items(items: dict[int, _Item], requests: dict[int, Request], journal:
             counted.add(request.key)
         if generation.finish_reason == "error":
             report.teacher_errors += 1
-            item.reason, item.detail, item.pass_number = f"teacher error (pass {number})", generation.error or "", number
+            item.reason, item.detail = f"teacher error (pass {number})", generation.error or ""
+            item.pass_number = number
             continue
         report.answered += 1
         text = generation.text
@@ -389,9 +390,10 @@ def render(report: DistillReport) -> str:
         console.print(f"waiting for batch results of pass {w['pass']}: {w['pending']} requests in {w['input']}; "
                       f"put the results in {w['output']} and run again", markup=False)
         return buffer.getvalue()
-    console.print(f"kept {report.kept} chains (" + ", ".join(f"{k} {v}" for k, v in sorted(report.kept_labels.items()))
-                  + f"); pass-1 accuracy {pct(report.pass1_accuracy)}, pass-2 recovery {pct(report.pass2_recovery)}; "
-                  f"hint leaks cleaned {report.hint_cleaned}, re-labelled for balance {report.relabelled}", markup=False)
+    labels = ", ".join(f"{k} {v}" for k, v in sorted(report.kept_labels.items()))
+    console.print(f"kept {report.kept} chains ({labels}); pass-1 accuracy {pct(report.pass1_accuracy)}, "
+                  f"pass-2 recovery {pct(report.pass2_recovery)}; hint leaks cleaned {report.hint_cleaned}, "
+                  f"re-labelled for balance {report.relabelled}", markup=False)
     for reason, count in sorted(report.dropped.items()):
         console.print(f"  dropped ({reason}): {count}", markup=False)
     return buffer.getvalue()

@@ -336,8 +336,9 @@ def _mean_logged(history: list[dict[str, float]], key: str, last: int | None = N
 
 def run_quickstart(config: QuickstartConfig, progress: Callable[[str], None] = log.info) -> QuickstartResult:
     """Run every stage; ``progress`` hears a line as each stage starts."""
-    from rmr1_plugin.quickstart.teacher import distilled_sft_rows
     from rmr1_trl import JudgeReward, verdict_reward
+
+    from rmr1_plugin.quickstart.teacher import distilled_sft_rows
 
     config.out.mkdir(parents=True, exist_ok=True)
     result = QuickstartResult(config=config)

@@ -171,7 +171,8 @@ def distilled_sft_rows(triples: list[tuple[int, int, int]], n: int, seed: int, o
         pid = f"{p.a}+{p.b}:{wrong}"
         if pid not in pairs:
             user = {"role": "user", "content": p.question}
-            pairs[pid] = PreferencePair(id=pid, source="quickstart", chosen=[user, {"role": "assistant", "content": str(p.gold)}],
+            pairs[pid] = PreferencePair(id=pid, source="quickstart",
+                                        chosen=[user, {"role": "assistant", "content": str(p.gold)}],
                                         rejected=[user, {"role": "assistant", "content": wrong}])
     settings = GenerationSettings(max_new_tokens=256, temperature=0.0)
     with ProgrammaticServer(sum_teacher()) as server:

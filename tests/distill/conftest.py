@@ -16,7 +16,8 @@ import pytest
 from rmr1_plugin.prompts import neutralize_candidate
 from rmr1_plugin.quickstart.teacher import ProgrammaticServer
 
-_ANSWER = re.compile(r"\[The Start of Chatbot ([AB])'s Response\]\n(.*?)\n\[The End of Chatbot \1's Response\]", re.DOTALL)
+_ANSWER = re.compile(r"\[The Start of Chatbot ([AB])'s Response\]\n(.*?)\n\[The End of Chatbot \1's Response\]",
+                     re.DOTALL)
 _QUESTION = re.compile(r"\[Client Question\]\n(.*?)\n\n\[The Start", re.DOTALL)
 
 

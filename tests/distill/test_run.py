@@ -74,8 +74,9 @@ def test_pass1_filter_pass2_then_prepare_rows_that_sft_trainer_accepts(tmp_path,
 
     args = SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=2, per_device_train_batch_size=2, report_to=[],
                      save_strategy="no", use_cpu=True, max_length=2048, disable_tqdm=True)
-    trainer = SFTTrainer(model=str(tiny_model_path), args=args, processing_class=AutoTokenizer.from_pretrained(tiny_model_path),
-                         train_dataset=Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows]))
+    dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
+    trainer = SFTTrainer(model=str(tiny_model_path), args=args, train_dataset=dataset,
+                         processing_class=AutoTokenizer.from_pretrained(tiny_model_path))
     trainer.train()
     assert trainer.state.global_step == 2
 
@@ -91,7 +92,8 @@ def test_a_bad_teacher_yields_dropped_rows_with_reasons_never_a_chain(tmp_path, 
     replies = {
         "no-verdict": lambda m: "<type>Chat</type><rubric>r</rubric><eval>Both are fine.</eval>",
         "garbage": lambda m: "\x00\ufffd}{<<answer>]]A[[ \u202e" * 3,
-        "conflicting": lambda m: "<type>Chat</type><rubric>r</rubric><eval>e</eval><answer>[[A]]</answer><answer>[[B]]</answer>",
+        "conflicting": lambda m: ("<type>Chat</type><rubric>r</rubric><eval>e</eval>"
+                                  "<answer>[[A]]</answer><answer>[[B]]</answer>"),
         "truncated": lambda m: ("<type>Chat</type><rubric>Correctness and", "length"),
         "timeout": lambda m: "<answer>[[A]]</answer>",
     }
