@@ -86,6 +86,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+
     from rmr1_plugin.backends import GenerationSettings
     from rmr1_plugin.backends.base import BackendUnavailableError
     from rmr1_plugin.cli.prepare import input_paths
@@ -93,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     from rmr1_plugin.data.prepare import PrepareReport, load_pairs
     from rmr1_plugin.distill.run import DistillConfig, distill, render
 
+    for noisy in ("httpx", "httpx2"):  # one line per request otherwise (openai's client logs through either)
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     inputs = input_paths(args)
     if not inputs:
         print("rmr1 distill: give at least one input file or --example", file=sys.stderr)

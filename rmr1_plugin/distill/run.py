@@ -373,8 +373,8 @@ def render(report: DistillReport) -> str:
     table = Table(title=f"rmr1 distill: {report.teacher}" + (f" / {report.teacher2}" if report.teacher2 else ""))
     for column in ("pass", "requests", "sent now", "answered", "right verdict", "kept", "failures", "tokens"):
         table.add_column(column)
-    for name, p, right in (("1", report.pass1, pct(report.pass1_accuracy)),
-                           ("2", report.pass2, f"{p2.right_verdict}" if (p2 := report.pass2).requests else "-")):
+    for name, p in (("1", report.pass1), ("2", report.pass2)):
+        right = pct(p.right_verdict / p.answered if p.answered else None)
         failures = ", ".join(f"{k} {v}" for k, v in sorted(p.failures.items())) or "-"
         if p.teacher_errors:
             failures += f"; teacher errors {p.teacher_errors}"

@@ -18,7 +18,12 @@ the tests use it for teachers that time out, never give a verdict or answer garb
 from __future__ import annotations
 
 import asyncio
+import os
+import random
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -109,6 +114,52 @@ class ProgrammaticServer:
         self._thread.join(timeout=10)
 
 
+class SumTeacherProcess:
+    """The sum teacher's server in a subprocess (``python -m rmr1_plugin.quickstart.teacher PORT``), so
+    that the server and the distilling client do not share one interpreter lock: the quickstart's
+    ~1,900 requests go through about twice as fast as with :class:`ProgrammaticServer`'s thread."""
+
+    model = TEACHER_MODEL
+
+    def __init__(self, *, startup_timeout: float = 120.0):
+        self.port = free_port()
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> Self:
+        from rmr1_plugin.backends.local_server import wait_until_healthy
+
+        self.process = subprocess.Popen([sys.executable, "-m", "rmr1_plugin.quickstart.teacher", str(self.port)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            wait_until_healthy(self.process, f"http://127.0.0.1:{self.port}/health", timeout=self.startup_timeout,
+                               name="the quickstart teacher")
+        except RuntimeError as error:
+            self.__exit__()
+            raise RuntimeError(f"{error}: {self.stderr_tail()}") from None
+        return self
+
+    def stderr_tail(self) -> str:
+        if self.process is None or self.process.stderr is None or self.process.poll() is None:
+            return ""
+        return self.process.stderr.read().decode(errors="replace")[-2000:]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=15)
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
+
+
 def read_sum_pair(messages: list[dict[str, str]]) -> task.SumPair:
     """The sum pair a quickstart judge prompt shows (from its last user message)."""
     match = _PAIR.search(messages[-1]["content"])
@@ -175,7 +226,7 @@ def distilled_sft_rows(triples: list[tuple[int, int, int]], n: int, seed: int, o
                                         chosen=[user, {"role": "assistant", "content": str(p.gold)}],
                                         rejected=[user, {"role": "assistant", "content": wrong}])
     settings = GenerationSettings(max_new_tokens=256, temperature=0.0)
-    with ProgrammaticServer(sum_teacher()) as server:
+    with SumTeacherProcess() as server:
         backend = OpenAIBackend(server.base_url, model=TEACHER_MODEL, max_concurrency=16, timeout=60)
         report = distill(list(pairs.values()), out, OnlineTeacher(backend, settings), settings=settings,
                          config=DistillConfig(seed=seed, progress=progress))
@@ -194,3 +245,24 @@ def distilled_sft_rows(triples: list[tuple[int, int, int]], n: int, seed: int, o
                "chains_kept": float(report.kept), "chains_dropped": float(sum(report.dropped.values())),
                "sft_rows": float(len(rows))}
     return rows, metrics
+
+
+def sum_pair_records(n: int, seed: int = 0) -> list[dict[str, str]]:
+    """``n`` distinct quickstart pairs as ``plain`` preference records (what ``rmr1 distill`` reads).
+
+    >>> sum_pair_records(1, seed=1)[0]["prompt"].startswith("What is ")
+    True
+    """
+    triples = task.all_pairs()
+    random.Random(seed).shuffle(triples)
+    return [{"id": f"{a}+{b}:{w}", "prompt": task.question_text(a, b), "chosen": str(a + b), "rejected": str(w)}
+            for a, b, w in triples[:n]]
+
+
+if __name__ == "__main__":  # python -m rmr1_plugin.quickstart.teacher [PORT]: serve the sum teacher
+    with ProgrammaticServer(sum_teacher(), port=int(sys.argv[1]) if len(sys.argv) > 1 else None) as server:
+        print(f"serving {server.model} at {server.base_url} (Ctrl-C to stop)", flush=True)
+        try:
+            server._thread.join()
+        except KeyboardInterrupt:
+            pass

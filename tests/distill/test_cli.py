@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from rmr1_plugin.cli import main
 from rmr1_plugin.quickstart.teacher import ProgrammaticServer
 
@@ -30,6 +32,7 @@ def journal(folder) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip().endswith("}")]
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_and_judges_nothing_twice(tmp_path):
     rows = plain_pairs(30)
     pairs = write_jsonl(tmp_path / "pairs.jsonl", rows)
