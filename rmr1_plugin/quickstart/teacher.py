@@ -18,11 +18,8 @@ the tests use it for teachers that time out, never give a verdict or answer garb
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import re
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -35,7 +32,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from rmr1_plugin.backends.local_server import free_port
+from rmr1_plugin.backends.local_server import LocalServer, free_port
 from rmr1_plugin.quickstart import task
 
 #: Share of pass-1 pairs the quickstart teacher gets wrong (RM-R1: zero-shot teachers ~75% right).
@@ -114,50 +111,16 @@ class ProgrammaticServer:
         self._thread.join(timeout=10)
 
 
-class SumTeacherProcess:
+class SumTeacherProcess(LocalServer):
     """The sum teacher's server in a subprocess (``python -m rmr1_plugin.quickstart.teacher PORT``), so
-    that the server and the distilling client do not share one interpreter lock: the quickstart's
-    ~1,900 requests go through about twice as fast as with :class:`ProgrammaticServer`'s thread."""
-
-    model = TEACHER_MODEL
+    that the server and the distilling client do not share one interpreter lock. Started and stopped
+    like :class:`~rmr1_plugin.backends.local_server.LocalServer` (``with SumTeacherProcess() as s:``)."""
 
     def __init__(self, *, startup_timeout: float = 120.0):
-        self.port = free_port()
-        self.startup_timeout = startup_timeout
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(TEACHER_MODEL, startup_timeout=startup_timeout)
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def __enter__(self) -> Self:
-        from rmr1_plugin.backends.local_server import wait_until_healthy
-
-        self.process = subprocess.Popen([sys.executable, "-m", "rmr1_plugin.quickstart.teacher", str(self.port)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            wait_until_healthy(self.process, f"http://127.0.0.1:{self.port}/health", timeout=self.startup_timeout,
-                               name="the quickstart teacher")
-        except RuntimeError as error:
-            self.__exit__()
-            raise RuntimeError(f"{error}: {self.stderr_tail()}") from None
-        return self
-
-    def stderr_tail(self) -> str:
-        if self.process is None or self.process.stderr is None or self.process.poll() is None:
-            return ""
-        return self.process.stderr.read().decode(errors="replace")[-2000:]
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=15)
-        if self.process is not None and self.process.stderr is not None:
-            self.process.stderr.close()
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "rmr1_plugin.quickstart.teacher", str(self.port)]
 
 
 def read_sum_pair(messages: list[dict[str, str]]) -> task.SumPair:
