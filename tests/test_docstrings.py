@@ -44,6 +44,9 @@ MODULES = [
     "rmr1_plugin.evaluate.runner",
     "rmr1_plugin.evaluate.report",
     "rmr1_plugin.cli.eval",
+    "rmr1_plugin.distill.chains",
+    "rmr1_plugin.distill.teachers",
+    "rmr1_plugin.backends.openai",
 ]
 
 

@@ -53,13 +53,16 @@ class GenerationSettings(BaseModel):
 
 class Generation(BaseModel):
     """One generated text. ``finish_reason="length"`` means it hit ``max_new_tokens``;
-    ``"error"`` means the backend failed for this conversation and ``error`` says why."""
+    ``"error"`` means the backend failed for this conversation and ``error`` says why.
+    ``prompt_tokens``/``completion_tokens``: the server's token counts, where it reports them."""
 
     model_config = ConfigDict(frozen=True)
 
     text: str = ""
     finish_reason: FinishReason = "stop"
     error: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
 
     @classmethod
     def failed(cls, reason: str) -> Generation:

@@ -174,14 +174,7 @@ class OpenAIBackend:
                    settings: GenerationSettings) -> Generation:
         import openai
 
-        request: dict[str, Any] = {
-            "model": self.model, "messages": conversation, "max_tokens": settings.max_new_tokens,
-            "temperature": settings.temperature, "top_p": settings.top_p,
-        }
-        if settings.seed is not None:
-            request["seed"] = settings.seed
-        if settings.stop:
-            request["stop"] = list(settings.stop)
+        request = chat_request(self.model, conversation, settings)
         if self.extra_body:
             request["extra_body"] = self.extra_body
 
@@ -212,7 +205,7 @@ class OpenAIBackend:
                 else:
                     endpoint.served += 1
                     endpoint.down_until = 0.0
-                    return _generation(response, endpoint.url)
+                    return generation_from_completion(response, endpoint.url)
                 finally:
                     endpoint.outstanding -= 1
                 endpoint.failures += 1
@@ -222,16 +215,39 @@ class OpenAIBackend:
         return Generation.failed(f"{reason} (after {self.max_retries + 1} attempts)")
 
 
-def _generation(response: Any, url: str) -> Generation:
+def chat_request(model: str, conversation: Conversation, settings: GenerationSettings) -> dict[str, Any]:
+    """The JSON body of one ``/v1/chat/completions`` request (also what batch files hold).
+
+    >>> body = chat_request("judge", [{"role": "user", "content": "Q"}], GenerationSettings(max_new_tokens=8))
+    >>> body["model"], body["max_tokens"], body["temperature"]
+    ('judge', 8, 0.0)
+    """
+    request: dict[str, Any] = {
+        "model": model, "messages": conversation, "max_tokens": settings.max_new_tokens,
+        "temperature": settings.temperature, "top_p": settings.top_p,
+    }
+    if settings.seed is not None:
+        request["seed"] = settings.seed
+    if settings.stop:
+        request["stop"] = list(settings.stop)
+    return request
+
+
+def generation_from_completion(response: Any, url: str) -> Generation:
+    """A :class:`Generation` from a chat-completion response object (``openai``'s ``ChatCompletion``)."""
     if not getattr(response, "choices", None):
         return Generation.failed(f"response from {url} has no choices")
     choice = response.choices[0]
-    text = choice.message.content or ""
+    text = (choice.message.content if choice.message is not None else None) or ""
+    usage = getattr(response, "usage", None)
+    tokens = dict(prompt_tokens=getattr(usage, "prompt_tokens", None),
+                  completion_tokens=getattr(usage, "completion_tokens", None))
     if choice.finish_reason == "length":
-        return Generation(text=text, finish_reason="length")
+        return Generation(text=text, finish_reason="length", **tokens)
     if choice.finish_reason in ("stop", "eos", None):
-        return Generation(text=text, finish_reason="stop")
-    return Generation(text=text, finish_reason="error", error=f"finish_reason {choice.finish_reason!r} from {url}")
+        return Generation(text=text, finish_reason="stop", **tokens)
+    return Generation(text=text, finish_reason="error", error=f"finish_reason {choice.finish_reason!r} from {url}",
+                      **tokens)
 
 
 def _message(error: Any) -> str:

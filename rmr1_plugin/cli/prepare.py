@@ -33,17 +33,17 @@ Example (the file ships with the package):
 """
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments that say which pairs to read and how to show them to the judge (shared with
+    ``rmr1 distill``, whose chains must be written for the prompts prepare builds)."""
     parser.add_argument("inputs", nargs="*", help="files or dataset ids to read")
-    parser.add_argument("--example", action="store_true", help="also read the small example file shipped with rmr1-plugin")
-    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--example", action="store_true",
+                        help="also read the small example file shipped with rmr1-plugin")
     parser.add_argument("--format", choices=FORMATS, help="force a record shape instead of detecting it")
     parser.add_argument("--style", choices=("instruct", "reasoning"), default="instruct",
                         help="judge prompt style: instruct (Qwen2.5-Instruct judges, system+user) or "
                              "reasoning (DeepSeek-R1-distilled judges, one user message); default instruct")
     parser.add_argument("--seed", type=int, default=0, help="seed of the A/B coin (default 0)")
-    parser.add_argument("--chains", help="JSON/JSONL of distilled judge outputs: id, chain, label")
-    parser.add_argument("--val-fraction", type=float, default=0.0, help="share of rows held out for validation")
     parser.add_argument("--split", default="train", help="split to read from a Hugging Face dataset id")
     parser.add_argument("--all-rm-bench-pairs", action="store_true",
                         help="RM-Bench: all 3x3 style combinations instead of the 3 same-style pairs")
@@ -51,6 +51,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="count malformed records and go on, instead of stopping at the first")
     parser.add_argument("--no-neutralize", action="store_true",
                         help="keep candidate text byte-exact (turns off the verdict-injection defence)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_input_arguments(parser)
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--chains",
+                        help="JSON/JSONL of distilled judge outputs: id, chain, label (rmr1 distill writes it)")
+    parser.add_argument("--val-fraction", type=float, default=0.0, help="share of rows held out for validation")
     parser.add_argument("--show-prompt", action="store_true", help="print the first judge prompt")
 
 
@@ -59,11 +67,16 @@ def example_path() -> str:
     return str(resources.files("rmr1_plugin.data").joinpath("examples/pairs.jsonl"))
 
 
+def input_paths(args: argparse.Namespace) -> list[str]:
+    """The inputs named on the command line, plus the shipped example with ``--example``."""
+    return list(args.inputs) + ([example_path()] if args.example else [])
+
+
 def run(args: argparse.Namespace) -> int:
     from rmr1_plugin.data.prepare import prepare
     from rmr1_plugin.data.io import read_records
 
-    inputs = list(args.inputs) + ([example_path()] if args.example else [])
+    inputs = input_paths(args)
     if not inputs:
         print("rmr1 prepare: give at least one input file or --example", file=sys.stderr)
         return 2

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from rmr1_plugin.quickstart.pipeline import QuickstartConfig, run_quickstart
     from rmr1_plugin.quickstart.report import render, target_checks
 
-    for noisy in ("transformers", "datasets", "httpx"):
+    for noisy in ("transformers", "datasets", "httpx", "httpx2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     preset = "smoke" if args.smoke else "full" if args.full else "default"
     out = Path(args.out)

@@ -7,9 +7,11 @@ Stages (each a TRL trainer, each timed):
 2. ``judge_pretrain`` (off by default, ``pretrain_steps``): language-model training on plain sums
    (``3+4=7``), as a real judge starts from a model that knows arithmetic; measured here, it did not
    beat spending the same steps on SFT;
-3. ``judge_sft``: SFT distillation (``SFTTrainer``) on chain-of-rubrics outputs for synthetic pairs
-   (each training pair in both A/B orders), the best checkpoint by verdict accuracy on a
-   validation split, stopping once that reaches ``sft_stop_accuracy``;
+3. ``judge_distill`` + ``judge_sft``: chain-of-rubrics outputs for synthetic pairs (each training
+   pair in both A/B orders) distilled from a local teacher (``rmr1 distill``, two passes;
+   :mod:`rmr1_plugin.quickstart.teacher`), then SFT distillation (``SFTTrainer``) on them, the best
+   checkpoint by verdict accuracy on a validation split, stopping once that reaches
+   ``sft_stop_accuracy``;
 4. ``judge_rlvr``: GRPO (``GRPOTrainer``) with the verdict reward (``rmr1_trl.verdict_reward``),
    its checkpoints replacing the SFT judge only when strictly better on validation;
 5. ``policy_warmup``: SFT of the policy on *noisy* answers (half of them wrong) to two thirds of
@@ -148,14 +150,9 @@ def judge_sft_rows(triples: list[tuple[int, int, int]], n: int | None = None, se
     ``n=None`` (the quickstart): every triple once with the right answer in A and once in B,
     shuffled by ``seed`` (the trainer cycles over them); ``n``: that many pairs drawn at random.
     """
-    if n is None:
-        pairs = task.every_position(triples)
-        random.Random(seed).shuffle(pairs)
-    else:
-        pairs = list(task.sample_pairs(triples, n, seed=seed))
     return [
         {"prompt": p.judge_messages(), "completion": [{"role": "assistant", "content": task.reference_chain(p)}]}
-        for p in pairs
+        for p in task.sft_pairs(triples, n, seed=seed)
     ]
 
 
@@ -417,10 +414,16 @@ def train_judge(judge_path: Path, splits: Splits, config: QuickstartConfig, stag
     """
     from rmr1_trl import verdict_reward
 
+    from rmr1_plugin.quickstart.teacher import distilled_sft_rows
+
     kind = "chain-of-rubrics" if chain else "verdict-only"
+    done = stage(f"{name}_distill", "distilling the judge's SFT chains from a local teacher (rmr1 distill, two passes)")
+    # One distillation serves every judge of a run: a rerun into the same folder resumes, asking nothing twice.
+    rows, metrics = distilled_sft_rows(splits.judge["train"], seed=config.seed + 10, out=config.out / "distill",
+                                       progress=config.progress_bars)
+    done(metrics, config.out / "distill")
     done = stage(f"{name}_sft", f"SFT distillation of the {kind} judge: up to {config.sft_steps} steps x "
                                 f"{config.sft_batch} pairs, stopping at {config.sft_stop_accuracy:.0%} validation")
-    rows = judge_sft_rows(splits.judge["train"], seed=config.seed + 10)
     if not chain:
         rows = [{**row, "completion": [{"role": "assistant", "content": direct_verdict(row)}]} for row in rows]
     selector = judge_selector(judge_path, splits, config, every=config.sft_eval_every,

@@ -56,6 +56,12 @@ def render(result: QuickstartResult) -> str:
     console = Console(file=buffer, width=160, force_terminal=False, color_system=None)
     console.print(table)
     console.print(f"total: {result.total_seconds:.0f} s on this machine")
+    distilled = next((s.metrics for s in result.stages if s.name == "judge_distill"), None)
+    if distilled:
+        console.print(f"judge_distill: teacher right in pass 1 on {distilled['teacher_pass1_accuracy']:.1%} of pairs, "
+                      f"pass 2 recovered {distilled['pass2_recovery']:.1%} of the rest; "
+                      f"{distilled['chains_kept']:.0f} chains kept, {distilled['chains_dropped']:.0f} dropped, "
+                      f"{distilled['sft_rows']:.0f} SFT rows")
     grpo = result.stages[-1].metrics if result.stages and result.stages[-1].name == "policy_grpo" else {}
     if grpo:
         console.print(f"policy GRPO: {grpo.get('judge_calls_per_group', float('nan')):.1f} judge calls per prompt "

@@ -182,6 +182,16 @@ def balanced_pairs(triples: list[tuple[int, int, int]], seed: int = 0) -> list[S
     return [make_pair(a, b, wrong=w, chosen_position=p) for (a, b, w), p in zip(triples, positions, strict=True)]
 
 
+def sft_pairs(triples: list[tuple[int, int, int]], n: int | None = None, seed: int = 0) -> list[SumPair]:
+    """The judge's SFT pairs: with ``n=None`` every triple once with the right answer in A and once in
+    B, shuffled by ``seed``; else ``n`` pairs drawn at random (:func:`sample_pairs`)."""
+    if n is not None:
+        return list(sample_pairs(triples, n, seed=seed))
+    pairs = every_position(triples)
+    random.Random(seed).shuffle(pairs)
+    return pairs
+
+
 def sample_pairs(triples: list[tuple[int, int, int]], n: int, seed: int = 0) -> Iterator[SumPair]:
     """``n`` training pairs drawn from ``triples`` with a fair A/B coin."""
     rng = random.Random(seed)

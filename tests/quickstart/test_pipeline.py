@@ -8,7 +8,13 @@ import math
 import pytest
 
 from rmr1_plugin.cli import main
-from rmr1_plugin.quickstart.pipeline import QuickstartConfig, noisy_answer_rows, run_quickstart, split_questions
+from rmr1_plugin.quickstart.pipeline import (
+    QuickstartConfig,
+    make_splits,
+    noisy_answer_rows,
+    run_quickstart,
+    split_questions,
+)
 from rmr1_plugin.quickstart.report import render, target_checks
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -30,7 +36,9 @@ def test_every_stage_runs_and_reports(tmp_path):
                               eval_samples=2, held_out_pairs=10, judge_max_new_tokens=8, device="cpu")
     result = run_quickstart(config, progress=lambda line: None)
     assert [s.name for s in result.stages] == [
-        "build", "judge_pretrain", "judge_sft", "judge_rlvr", "policy_warmup", "policy_grpo"]
+        "build", "judge_pretrain", "judge_distill", "judge_sft", "judge_rlvr", "policy_warmup", "policy_grpo"]
+    # every training pair in both orders, distilled (the kept chains are judge_sft_rows's)
+    assert result.metric("judge_distill", "sft_rows") == 2 * len(make_splits(config).judge["train"])
     for name in ("build", "judge_sft", "judge_rlvr"):
         assert 0.0 <= result.metric(name, "accuracy") <= 1.0
         assert 0.0 <= result.metric(name, "format_error_rate") <= 1.0
