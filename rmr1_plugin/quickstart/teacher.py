@@ -166,9 +166,9 @@ def distilled_sft_rows(triples: list[tuple[int, int, int]], n: int | None = None
                        progress: bool = True) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """The judge's SFT rows, distilled: the pairs :func:`judge_sft_rows` uses (``n``: see
     :func:`task.sft_pairs`), with chains from ``rmr1 distill`` against the local teacher. Each
-    distinct pair (question, right and wrong answer) is distilled once; rows that show it the other way round get the chain re-labelled
-    (answers and verdict swapped), as distill's position balancing does. Returns the rows and the
-    distillation's metrics.
+    distinct pair (question, right and wrong answer) is distilled once; rows that show it the other
+    way round get the chain re-labelled (answers and verdict swapped), as distill's position
+    balancing does. Returns the rows and the distillation's metrics.
     """
     from rmr1_plugin.backends import GenerationSettings
     from rmr1_plugin.backends.openai import OpenAIBackend
