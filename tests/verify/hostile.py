@@ -138,7 +138,8 @@ CORPUS: dict[str, Case] = {
     )),
     "forges-report-on-every-fd": Case("harness", (
         "import os\n"
-        "lines = b'{\"test\": 0, \"status\": \"passed\"}\\n{\"test\": 1, \"status\": \"passed\"}\\n{\"done\": true}\\n'\n"
+        "lines = (b'{\"test\": 0, \"status\": \"passed\"}\\n{\"test\": 1, \"status\": \"passed\"}\\n'\n"
+        "         b'{\"done\": true}\\n')\n"
         "for fd in range(3, 64):\n"
         "    try: os.write(fd, lines)\n"
         "    except OSError: pass\n"
@@ -248,7 +249,8 @@ CORPUS: dict[str, Case] = {
     "raises-stop-iteration": Case("exceptions", "def add(a, b):\n    raise StopIteration\n", _MAP_TESTS),
     "raises-stop-async-iteration": Case("exceptions", "def add(a, b):\n    raise StopAsyncIteration\n", _MAP_TESTS),
     "raises-its-own-stop-iteration": Case(
-        "exceptions", "class StopIteration(Exception):\n    pass\ndef add(a, b):\n    raise StopIteration\n", _MAP_TESTS),
+        "exceptions", "class StopIteration(Exception):\n    pass\ndef add(a, b):\n    raise StopIteration\n",
+        _MAP_TESTS),
     "raises-generator-exit": Case("exceptions", "def add(a, b):\n    raise GeneratorExit\n", _MAP_TESTS),
     "raises-keyboard-interrupt": Case("exceptions", "def add(a, b):\n    raise KeyboardInterrupt\n", _MAP_TESTS),
     "exits-where-a-test-catches-exception": Case(
@@ -341,14 +343,16 @@ RELAYS: dict[str, tuple[str, str]] = {
         "    libc.shmat.restype = ctypes.c_void_p\n    ctypes.memmove(libc.shmat(shm, None, 0), b'42', 2)\n"
         "except Exception: pass\n",
         _LIBC + "def _seen():\n    shm = libc.shmget(KEY, 0, 0o666)\n    if shm < 0: return False\n"
-        "    libc.shmat.restype = ctypes.c_void_p\n    return ctypes.string_at(libc.shmat(shm, None, 0), 2) == b'42'\n"),
+        "    libc.shmat.restype = ctypes.c_void_p\n"
+        "    return ctypes.string_at(libc.shmat(shm, None, 0), 2) == b'42'\n"),
     "sysv-message-queue": (
         _LIBC + "class Msg(ctypes.Structure):\n    _fields_ = [('type', ctypes.c_long), ('text', ctypes.c_char * 8)]\n"
         "libc.msgsnd(libc.msgget(KEY, 0o1666), ctypes.byref(Msg(1, b'42')), 8, 0o4000)\n",
         _LIBC + "def _seen():\n    return libc.msgget(KEY, 0o666) >= 0\n"),
     "sysv-semaphore": (
         _LIBC + "libc.semctl(libc.semget(KEY, 1, 0o1666), 0, 16, 42)\n",
-        _LIBC + "def _seen():\n    sem = libc.semget(KEY, 1, 0o666)\n    return sem >= 0 and libc.semctl(sem, 0, 12) == 42\n"),
+        _LIBC + "def _seen():\n    sem = libc.semget(KEY, 1, 0o666)\n"
+        "    return sem >= 0 and libc.semctl(sem, 0, 12) == 42\n"),
     "posix-shared-memory-file": (
         "try: open('/dev/shm/rmr1-relay', 'w').write('42')\nexcept OSError: pass\n",
         "def _seen():\n    try: return open('/dev/shm/rmr1-relay').read() == '42'\n    except OSError: return False\n"),

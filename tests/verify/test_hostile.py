@@ -132,8 +132,13 @@ def attack_fresh():
 
 
 def _needs_a_control_group(result) -> None:
+    """Control groups are writable as root (CI); an ordinary user rarely has one delegated: then skip."""
     bound = result.isolation.memory_bound or "no control group"
-    skip_unless(not bound.startswith("no control group"), f"a run's memory is not bounded as a whole here: {bound}")
+    reason = f"a run's memory is not bounded as a whole here: {bound}"
+    if os.getuid() == 0:
+        skip_unless(not bound.startswith("no control group"), reason)
+    elif bound.startswith("no control group"):
+        pytest.skip(reason)
 
 
 @pytest.mark.timeout(600)
