@@ -48,7 +48,8 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NAME = 15
 SIGKILL = 9
 MNT_DETACH = 2
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 0x4000, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 0x4000, 1 << 18
 #: Per-mount flags a remount in a user namespace must keep (they are locked), by their statvfs bits.
 _KEPT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": 1024,
                "nodiratime": 2048, "relatime": 1 << 21}
@@ -562,7 +563,7 @@ def serve(setup: dict, req_fd: int, resp_fd: int) -> None:
     del setup
     try:
         exec(compile(code, "solution.py", "exec"), namespace)
-    except BaseException as exc:  # noqa: BLE001 - any failure to load is the candidate's
+    except BaseException as exc:  # any failure to load is the candidate's
         channel.send({"load_error": f"{_type(exc).__name__}: {exc}"})
         return
     channel.send({"ready": True})
@@ -586,7 +587,7 @@ def serve(setup: dict, req_fd: int, resp_fd: int) -> None:
             else:
                 raise ValueError(f"unknown op {op!r}")
             reply = {"value": encode(value, handles)}
-        except BaseException as exc:  # noqa: BLE001 - reported to the tests as the candidate's exception
+        except BaseException as exc:  # reported to the tests as the candidate's exception
             reply = {"exc": _type(exc).__name__, "msg": str(exc)[:2000]}
         channel.send(reply)
 
@@ -670,29 +671,32 @@ def run_tests(setup: dict, req_fd: int, resp_fd: int, report_fd: int) -> None:
             report.send({"test": index, "status": "failed", "detail": f"{type(exc).__name__}: {exc}",
                          "seconds": time.monotonic() - start})
             break
-        except Exception as exc:  # noqa: BLE001 - a test that raises has failed
+        except Exception as exc:  # a test that raises has failed
             outcome = {"status": "failed", "detail": f"{_type(exc).__name__}: {exc}"[:2000]}
         report.send({"test": index, **outcome, "seconds": time.monotonic() - start})
     report.send({"done": True})
 
 
 def module_names(sources: list[str]) -> set[str]:
-    """Names the code uses as ``name.attribute``: where the code does not define them, they are
-    modules to import in the tests process (MBPP keeps its imports apart from its tests), never
-    the candidate's objects.
+    """Names the code uses as ``name.attribute`` and never calls: where the code does not define
+    them, they are modules, imported in the tests process (MBPP keeps its imports apart from its
+    tests), never the candidate's objects.
 
-    >>> sorted(module_names(["assert math.isclose(area(2), 12.56, rel_tol=0.01)"]))
+    >>> sorted(module_names(["assert math.isclose(area(2), 12.56, rel_tol=0.01)", "assert Stack().size == 0"]))
     ['math']
     """
-    names = set()
+    bases, called = set(), set()
     for source in sources:
         try:
             tree = ast.parse(source)
         except SyntaxError:
             continue
-        names |= {node.value.id for node in ast.walk(tree)
-                  if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)}
-    return names
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                bases.add(node.value.id)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                called.add(node.func.id)
+    return bases - called
 
 
 def _where(exc: BaseException) -> str:
@@ -708,8 +712,10 @@ class CandidateError(Exception):
 
 class TestNames(dict):
     """Globals of the test code. A name the tests and the task's helper code do not define is a
-    builtin; else, when the tests use it as ``name.attribute`` and it can be imported, a module
-    imported here; else the candidate's (its functions and classes, as proxies)."""
+    builtin; else, when the tests use it only as ``name.attribute`` (:func:`module_names`), a
+    module imported here: by that name, or, for an alias such as ``np``, by the name of the module
+    the candidate bound to it; never a candidate's object. Any other name is the candidate's (its
+    functions and classes, as proxies)."""
 
     __test__ = False  # not a pytest class
 
@@ -725,11 +731,21 @@ class TestNames(dict):
             try:
                 value = importlib.import_module(name)
             except ImportError:
-                pass
-            else:
-                self[name] = value
-                return value
+                value = self._module_behind_alias(name)
+            self[name] = value
+            return value
         return self.from_candidate(name)
+
+    def _module_behind_alias(self, name: str):
+        bound = self._rpc({"op": "get", "name": name})
+        if isinstance(bound, Remote) and object.__getattribute__(bound, "_rmr1_type") == "module":
+            real = bound.__name__  # a plain string from the candidate: only used to import here
+            if isinstance(real, str):
+                try:
+                    return importlib.import_module(real)
+                except ImportError:
+                    pass
+        raise NameError(f"the tests use {name!r} as a module, and no module of that name can be imported here")
 
     def from_candidate(self, name: str):
         value = self._rpc({"op": "get", "name": name})
@@ -916,7 +932,7 @@ def _forked_run(request: dict, received: list[int]) -> None:
         os.setsid()
         for target, fd in enumerate(received[:3]):
             os.dup2(fd, target)
-        fds = dict(zip(request["names"], received[3:]))
+        fds = dict(zip(request["names"], received[3:], strict=True))
         _close_all_but({0, 1, 2, *fds.values()})  # the control socket, other runs' leftovers
         os.chdir(request["cwd"])
         os.environ.clear()  # the zygote's own environment is already scrubbed; this one names the run's folder
@@ -927,7 +943,7 @@ def _forked_run(request: dict, received: list[int]) -> None:
         code = 0
     except SystemExit as exc:
         code = _exit_code(exc)
-    except BaseException:  # noqa: BLE001 - reported like an uncaught exception in a fresh interpreter
+    except BaseException:  # reported like an uncaught exception in a fresh interpreter
         traceback.print_exc()
     finally:
         _finish(code)
@@ -952,12 +968,12 @@ def _finish(code: int) -> None:
         atexit._run_exitfuncs()
     except SystemExit as exc:
         code = _exit_code(exc)
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         pass
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except BaseException:  # noqa: BLE001 - a closed or replaced stream
+        except BaseException:  # a closed or replaced stream
             pass
     os._exit(code)
 
