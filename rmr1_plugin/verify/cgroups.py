@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import time
 import weakref
 from dataclasses import dataclass, field
 
@@ -72,12 +73,14 @@ class RunGroups:
         self._idle: list[RunGroup] = []
         self._made: list[RunGroup] = []
         self._names = itertools.count()
+        self._closed = False
         self.kind, self._parents = _find_parents()
+        _sweep_stale(self._parents)
         self._finalizer = weakref.finalize(self, _remove_all, self._made)
 
     def acquire(self, memory_mb: int, nproc: int) -> RunGroup | None:
         """A group with these limits for one run, or None (no writable hierarchy, or creation failed)."""
-        if self.kind is None:
+        if self.kind is None or self._closed:
             return None
         with self._lock:
             group = self._idle.pop() if self._idle else None
@@ -95,11 +98,16 @@ class RunGroups:
         """Back to the pool once the run's processes are all dead and reaped."""
         group.close_fds()
         with self._lock:
-            self._idle.append(group)
+            if not self._closed:
+                self._idle.append(group)
+                return
+        _remove_all([group])  # a run that outlived close()
 
     def close(self) -> None:
+        """Remove every group (a run still in progress removes its own when it ends)."""
         with self._lock:
             self._idle = []
+            self._closed = True
         self._finalizer()
 
     def _make(self) -> RunGroup:
@@ -133,11 +141,32 @@ def _remove_all(groups: list[RunGroup]) -> None:
     for group in groups:
         group.close_fds()
         for folder in group.dirs:
-            try:
-                os.rmdir(folder)
-            except OSError:
-                pass
+            for _ in range(20):  # EBUSY while the last killed processes finish exiting
+                try:
+                    os.rmdir(folder)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
     groups.clear()
+
+
+def _sweep_stale(parents: list[str]) -> None:
+    """Remove empty groups left by sandboxes whose process was killed before it could clean up."""
+    for parent in parents:
+        try:
+            names = os.listdir(parent)
+        except OSError:
+            continue
+        for name in names:
+            parts = name.split("-")
+            if len(parts) == 4 and name.startswith("rmr1-sandbox-") and parts[2].isdigit() \
+                    and not os.path.exists(f"/proc/{parts[2]}"):
+                try:
+                    os.rmdir(os.path.join(parent, name))
+                except OSError:  # still holds processes: leave it
+                    pass
 
 
 def _find_parents() -> tuple[str | None, list[str]]:
