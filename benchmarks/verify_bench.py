@@ -64,7 +64,7 @@ def plain_math_verify(responses: list[str], golds: list[str]) -> list[bool]:
 def code_rows(quick: bool) -> list[dict]:
     every = 4 if quick else 1
     rows = [r for pair in zip(humaneval_rows(every=every), humaneval_rows(mutate=True, every=every)) for r in pair]
-    return [{k: r[k] for k in ("code", "tests", "entry_point")} for r in rows]
+    return [{k: r[k] for k in ("code", "tests", "entry_point", "helpers")} for r in rows]
 
 
 def main() -> int:

@@ -26,12 +26,15 @@ Verify responses without a judge model.
   rmr1 verify code --input programs.jsonl [--output results.jsonl]
       each line: {"id": ..., "code": "...", "tests": "assert f(1) == 2"}            (assertion code)
              or: {"id": ..., "code": "...", "inputs": ["1\\n"], "outputs": ["2\\n"]}  (stdin/stdout)
-      optional "entry_point": after the tests, call check(<entry_point>) (HumanEval's convention).
-      out: status (passed|failed|timeout|error|sandbox_error), passed, tests (one per test), error,
-           isolation (what confinement was applied, and what could not be), seconds.
-      Every candidate runs in a fresh sandboxed process: no network, no inherited environment,
-      CPU/memory/process/file-size limits, own temporary directory, whole process tree killed at
-      the deadline. --fusion-url runs on a SandboxFusion server instead.
+      optional "entry_point": after the tests, call check(<entry_point>) (HumanEval's convention);
+      optional "helpers": the task's own code the tests call (HumanEval's prompt), run with the tests.
+      out: status (passed|failed|timeout|error|sandbox_error|unverified), passed, tests (one per
+           test), error, isolation (what confinement was applied, and what could not be), seconds.
+      Every candidate runs in a fresh sandboxed process: no network, nothing of the host's files or
+      processes, no inherited environment, CPU/memory/process/file-size limits, whole process tree
+      killed at the deadline. --fusion-url runs on a SandboxFusion server instead. A pass from a
+      run whose isolation is incomplete (or from assertion tests on SandboxFusion, where the
+      candidate can forge it) is "unverified" unless --accept-weak-isolation.
 
 Output: one JSON line per input line, in input order, with the input's "id" when present; to
 stdout unless --output is given. A malformed line gets status "error" with a message naming the
@@ -60,6 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     code.add_argument("--extract-code", action="store_true",
                       help="run the last ```python fenced block of 'code' instead of the whole field")
     code.add_argument("--fusion-url", help="run on this SandboxFusion server (POST /run_code) instead of locally")
+    code.add_argument("--accept-weak-isolation", action="store_true",
+                      help="count passes from runs without full isolation (this OS refused part of it, or "
+                           "assertion tests on SandboxFusion) instead of reporting them as 'unverified'")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,7 +146,9 @@ def _verify_code(rows: list[tuple[int, Any]], args: argparse.Namespace) -> list[
     from rmr1_plugin.verify.rewards import extract_code
     from rmr1_plugin.verify.sandbox import Limits, LocalSandbox, SandboxFusionSandbox
 
-    sandbox = SandboxFusionSandbox(args.fusion_url) if args.fusion_url else LocalSandbox()
+    accept = args.accept_weak_isolation
+    sandbox = (SandboxFusionSandbox(args.fusion_url, accept_weak_isolation=accept) if args.fusion_url
+               else LocalSandbox(accept_weak_isolation=accept))
     records: list[dict | None] = [None] * len(rows)
     tasks, slots = [], []
     for slot, (number, row) in enumerate(rows):

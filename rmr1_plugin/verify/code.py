@@ -8,8 +8,13 @@ The harness (this process) decides every pass:
   sends plain values (numbers, strings, containers) back, never objects, so an always-equal
   object, patched builtins or an early ``exit(0)`` cannot make an assertion hold.
 - assertions, remote sandbox: one program with the tests after the candidate prints a per-run
-  nonce once every test ran; the harness requires it. This is weaker (candidate and tests share a
-  process there) and the result's ``isolation.pass_channel`` says so.
+  nonce once every test ran; the harness requires it. The candidate shares that process and can
+  read the nonce, so such a pass is scored ``unverified`` unless the sandbox was built with
+  ``accept_weak_isolation=True``; ``isolation.pass_channel`` says so.
+
+Whatever the sandbox, a pass from a run whose ``isolation.verified`` is false (some confinement
+the verdict relies on was refused by the OS) is ``unverified``, unless the sandbox accepts weaker
+isolation (its ``accept_weak_isolation`` attribute).
 
 >>> result = run_code_tests("def add(a, b):\\n    return a + b", tests="assert add(2, 3) == 5")
 >>> result.status, [t.status for t in result.tests]
@@ -39,10 +44,12 @@ DEFAULT_TIMEOUT = 30.0
 class CodeTask(BaseModel):
     """One candidate and its tests: ``tests`` (assertion code, one block or several) or ``inputs`` and
     ``outputs`` (stdin/stdout cases). ``entry_point``: after the tests ran, call ``check(<entry_point>)``
-    (HumanEval's convention)."""
+    (HumanEval's convention). ``helpers``: the task's own code that the tests call (HumanEval's
+    prompt, e.g. ``poly`` for HumanEval/32); it runs with the tests, never taken from the candidate."""
 
     code: str
     tests: list[str] | None = None
+    helpers: str | None = None
     inputs: list[str] | None = None
     outputs: list[str] | None = None
     entry_point: str | None = None
@@ -95,20 +102,26 @@ def make_task(row: dict[str, Any]) -> CodeTask:
     entry_point = row.get("entry_point")
     if entry_point is not None and (not isinstance(entry_point, str) or not entry_point.isidentifier()):
         raise TaskError(f"field 'entry_point': expected a Python identifier, got {entry_point!r}")
-    return CodeTask(code=code, tests=tests, inputs=inputs, outputs=outputs, entry_point=entry_point,
+    helpers = row.get("helpers")
+    if helpers is not None and not isinstance(helpers, str):
+        raise TaskError(f"field 'helpers': expected a string of Python code, got {type(helpers).__name__}")
+    if helpers is not None and tests is None:
+        raise TaskError("field 'helpers': only assertion 'tests' call helper code, give 'tests'")
+    return CodeTask(code=code, tests=tests, helpers=helpers, inputs=inputs, outputs=outputs, entry_point=entry_point,
                     language=row.get("language") or "python", id=row.get("id"))
 
 
 def run_code_tests(code: str, *, tests: str | list[str] | None = None, inputs: list[str] | None = None,
                    outputs: list[str] | None = None, entry_point: str | None = None, sandbox: Sandbox | None = None,
                    timeout: float = DEFAULT_TIMEOUT, test_timeout: float = DEFAULT_TEST_TIMEOUT,
-                   limits: Limits | None = None) -> CodeResult:
+                   limits: Limits | None = None, helpers: str | None = None) -> CodeResult:
     """Run one candidate against its tests in a sandbox (local by default); see the module docs.
 
     >>> run_code_tests("print(int(input()) * 2)", inputs=["21\\n"], outputs=["42\\n"]).passed
     True
     """
-    row = {"code": code, "tests": tests, "inputs": inputs, "outputs": outputs, "entry_point": entry_point}
+    row = {"code": code, "tests": tests, "inputs": inputs, "outputs": outputs, "entry_point": entry_point,
+           "helpers": helpers}
     return run_code_tests_batch([row], sandbox=sandbox, timeout=timeout, test_timeout=test_timeout,
                                 limits=limits, workers=1)[0]
 
@@ -159,7 +172,7 @@ def _run_task(task: CodeTask, sandbox: Sandbox, *, timeout: float, test_timeout:
         result = _run_stdio(task, sandbox, timeout=timeout, test_timeout=test_timeout, limits=limits)
     elif isinstance(sandbox, SplitSandbox) and task.language == "python":
         split = sandbox.run_split(task.code, task.tests or [], entry_point=task.entry_point, timeout=timeout,
-                                  per_test_timeout=test_timeout, limits=limits)
+                                  per_test_timeout=test_timeout, limits=limits, helpers=task.helpers)
         expected = len(task.tests or []) + (1 if task.entry_point else 0)
         if split.status == "sandbox_error":
             status = "sandbox_error"
@@ -174,7 +187,21 @@ def _run_task(task: CodeTask, sandbox: Sandbox, *, timeout: float, test_timeout:
     else:
         result = _run_in_process(task, sandbox, timeout=timeout, limits=limits)
     result.seconds = time.monotonic() - start
-    return result
+    return _unless_verified(result, sandbox)
+
+
+def _unless_verified(result: CodeResult, sandbox: Sandbox) -> CodeResult:
+    """A pass stands only from a verified run, or where the sandbox accepts weaker isolation."""
+    if result.status != "passed" or (result.isolation is not None and result.isolation.verified):
+        return result
+    isolation = result.isolation or Isolation(sandbox=sandbox.name)
+    if getattr(sandbox, "accept_weak_isolation", False):
+        return result.model_copy(update={"isolation": isolation.model_copy(update={"weaker_accepted": True})})
+    missing = "; ".join(isolation.notes) or isolation.pass_channel or "the sandbox reports no isolation"
+    return result.model_copy(update={
+        "status": "unverified", "isolation": isolation,
+        "error": f"every test passed, but the run's isolation is incomplete ({missing}); not counted as a pass "
+                 "unless the sandbox is built with accept_weak_isolation=True"})
 
 
 def _run_stdio(task: CodeTask, sandbox: Sandbox, *, timeout: float, test_timeout: float,
@@ -219,11 +246,12 @@ def _run_stdio(task: CodeTask, sandbox: Sandbox, *, timeout: float, test_timeout
 def _run_in_process(task: CodeTask, sandbox: Sandbox, *, timeout: float, limits: Limits) -> CodeResult:
     """Assertion tests on a sandbox without split runs: one program, a nonce printed after the last test."""
     nonce = secrets.token_hex(16)
-    program = build_nonce_program(task.code, task.tests or [], task.entry_point, nonce)
+    program = build_nonce_program(task.code, task.tests or [], task.entry_point, nonce, task.helpers)
     run = sandbox.run(RunRequest(code=program, language=task.language, timeout=timeout, limits=limits))
     isolation = (run.isolation or Isolation(sandbox=sandbox.name)).model_copy(update={
-        "pass_channel": "per-run nonce printed after the last test, candidate and tests in one process "
-                        "(weaker than the local sandbox's split run)"})
+        "pass_channel": "per-run nonce printed after the last test, candidate and tests in one process, "
+                        "so the candidate can read and print it (weaker than the local sandbox's split run)",
+        "verified": False})
     if run.status == "sandbox_error":
         return CodeResult(status="sandbox_error", error=run.error, isolation=isolation)
     if run.status == "timeout":
@@ -255,9 +283,11 @@ def outputs_match(actual: str, expected: str) -> bool:
     return norm(actual) == norm(expected)
 
 
-def build_nonce_program(code: str, tests: list[str], entry_point: str | None, nonce: str) -> str:
-    """One program: the candidate, each test block, ``check(entry_point)``, then the nonce line."""
-    parts = [code, *tests]
+def build_nonce_program(code: str, tests: list[str], entry_point: str | None, nonce: str,
+                        helpers: str | None = None) -> str:
+    """One program: the task's helpers, the candidate, each test block, ``check(entry_point)``, then
+    the nonce line."""
+    parts = [helpers or "", code, *tests]
     if entry_point:
         parts.append(f"check({entry_point})")
     body = "\n\n".join(parts)

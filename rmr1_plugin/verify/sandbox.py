@@ -1,10 +1,14 @@
 """Where untrusted code runs: the :class:`Sandbox` protocol, a local one and a SandboxFusion client.
 
-:class:`LocalSandbox` (the default) starts a fresh ``python -I`` per run in its own session and
-temporary directory, with a scrubbed environment, a new network namespace (no network, not even
-loopback), a new pid namespace (the whole tree dies with it), ``nobody``'s identity when started
-as root, and rlimits on CPU seconds, address space, processes, file size and open files. What
-could not be applied is said in :class:`~rmr1_plugin.verify.results.Isolation` ``notes``.
+:class:`LocalSandbox` (the default) starts a fresh ``python -I`` per run in its own session, with
+a scrubbed environment, new network, pid, IPC and mount namespaces, a root of its own (the
+interpreter and system libraries read-only, a private ``/tmp``, its own ``/proc``, nothing else
+of the host), ``nobody``'s identity when started as root, a seccomp filter on the kernel keyrings,
+a control group bounding the run's memory and processes together where the machine allows one,
+and rlimits on CPU seconds, address space, processes, file size and open files. What was applied
+is said in :class:`~rmr1_plugin.verify.results.Isolation`; where something the verdict relies on
+could not be applied, a pass is scored ``unverified`` unless the caller passed
+``accept_weak_isolation=True``.
 
 For assertion tests it also offers :meth:`LocalSandbox.run_split`: the candidate and the tests
 run in two such processes joined by pipes, so the candidate never sees the tests or the expected
@@ -40,6 +44,7 @@ from typing import Literal, Protocol, runtime_checkable
 import httpx
 from pydantic import BaseModel, Field
 
+from rmr1_plugin.verify.cgroups import RunGroup, RunGroups
 from rmr1_plugin.verify.results import Isolation, TestOutcome
 
 _CHILD = str(Path(__file__).with_name("_child.py"))
@@ -106,7 +111,7 @@ class SplitSandbox(Sandbox, Protocol):
     """A sandbox that can run a candidate and its assertion tests in separate processes."""
 
     def run_split(self, code: str, tests: list[str], *, entry_point: str | None, timeout: float,
-                  per_test_timeout: float, limits: Limits) -> SplitOutcome: ...
+                  per_test_timeout: float, limits: Limits, helpers: str | None = None) -> SplitOutcome: ...
 
 
 # -- local -------------------------------------------------------------------------------------
@@ -127,14 +132,18 @@ class LocalSandbox:
 
     ``isolate_network``: put runs in a new network namespace (default). ``user``: the account to
     run as when started as root (default ``nobody``). ``max_output_bytes``: how much of stdout and
-    stderr is read back.
+    stderr is read back. ``accept_weak_isolation``: count passes from runs whose isolation is not
+    complete (this OS refused a namespace, the private root or the syscall filter, or
+    ``isolate_network=False``); by default they are ``unverified``, never passes.
     """
 
     name = "local"
 
     def __init__(self, *, isolate_network: bool = True, user: str = "nobody", python: str = sys.executable,
-                 max_output_bytes: int = 1 << 20, prefork: bool = True) -> None:
+                 max_output_bytes: int = 1 << 20, prefork: bool = True, accept_weak_isolation: bool = False) -> None:
         self.isolate_network = isolate_network
+        self.accept_weak_isolation = accept_weak_isolation
+        self._groups = RunGroups()
         self.python = python
         self.max_output_bytes = max_output_bytes
         self.prefork = prefork
@@ -177,10 +186,11 @@ class LocalSandbox:
             )
 
     def run_split(self, code: str, tests: list[str], *, entry_point: str | None, timeout: float,
-                  per_test_timeout: float, limits: Limits) -> SplitOutcome:
+                  per_test_timeout: float, limits: Limits, helpers: str | None = None) -> SplitOutcome:
         """Run ``code`` in one confined process and ``tests`` in another; only the tests process can
-        report, over a pipe the candidate never holds. Each test gets ``per_test_timeout`` seconds,
-        everything together ``timeout``."""
+        report, over a pipe the candidate never holds. ``helpers``: the task's own code (HumanEval's
+        prompt), run in the tests process, so the tests never call the candidate's version of it.
+        Each test gets ``per_test_timeout`` seconds, everything together ``timeout``."""
         start = time.monotonic()
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
@@ -193,8 +203,8 @@ class LocalSandbox:
                     procs.append(self._spawn("serve", {"code": code}, cand_dir, limits, stdin=subprocess.DEVNULL,
                                              stdout=cand_err, stderr=cand_err, fds={"req": req_r, "resp": resp_w}))
                     procs.append(self._spawn(
-                        "tests", {"tests": tests, "entry_point": entry_point, "per_test_timeout": per_test_timeout,
-                                  "load_timeout": max(per_test_timeout, 5.0)},
+                        "tests", {"tests": tests, "helpers": helpers, "entry_point": entry_point,
+                                  "per_test_timeout": per_test_timeout, "load_timeout": max(per_test_timeout, 5.0)},
                         test_dir, limits.model_copy(update={"cpu_s": max(limits.cpu_s, int(timeout) + 1)}),
                         stdin=subprocess.DEVNULL, stdout=test_err, stderr=test_err,
                         fds={"req": req_w, "resp": resp_r, "report": report_w}))
@@ -231,11 +241,13 @@ class LocalSandbox:
     # -- internals --------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop the idle zygotes (runs in progress keep theirs until they end)."""
+        """Stop the idle zygotes (runs in progress keep theirs until they end) and remove the idle
+        control groups."""
         with self._lock:
             idle, self._idle = self._idle, []
         for zygote in idle:
             zygote.close()
+        self._groups.close()
 
     def __enter__(self) -> LocalSandbox:
         return self
@@ -248,14 +260,17 @@ class LocalSandbox:
         setup = {**payload, "cwd": cwd, "limits": limits.model_dump(), "isolate_network": self.isolate_network,
                  "drop_to": list(self.drop_to) if self.drop_to else None}
         info_r, info_w = os.pipe()
+        group = self._groups.acquire(limits.memory_mb, limits.nproc)
+        bounds = (limits, self._groups.kind if group else None, self.drop_to is not None)
         with tempfile.TemporaryFile() as setup_file:
             setup_file.write(json.dumps(setup).encode())
             setup_file.seek(0)
-            all_fds = {**fds, "setup": setup_file.fileno(), "info": info_w}
+            joins = {f"cgroup{i}": fd for i, fd in enumerate(group.open_procs())} if group else {}
+            all_fds = {**fds, **joins, "setup": setup_file.fileno(), "info": info_w}
             try:
                 if self.prefork:
                     try:
-                        return self._fork(mode, cwd, (stdin, stdout, stderr), all_fds, info_r)
+                        return self._fork(mode, cwd, (stdin, stdout, stderr), all_fds, info_r, group, bounds)
                     except OSError as exc:
                         log.warning("no sandbox zygote (%s): starting a fresh interpreter per run from now on", exc)
                         self.prefork = False
@@ -266,14 +281,28 @@ class LocalSandbox:
                     stderr=stderr, pass_fds=fd_numbers, env=_clean_env(cwd), cwd=cwd,
                     start_new_session=True,
                 )
-                return _Proc(info_r, wait=popen.wait, kill=lambda: _kill_popen(popen))
+                return _Proc(info_r, wait=popen.wait, kill=self._then_release(lambda: _kill_popen(popen), group),
+                             bounds=bounds)
             except BaseException:
                 os.close(info_r)
+                if group:
+                    self._groups.release(group)
                 raise
             finally:
                 os.close(info_w)
+                if group:
+                    group.close_fds()  # the run holds its own copies until it has joined
 
-    def _fork(self, mode: str, cwd: str, stdio: tuple, fds: dict[str, int], info_r: int) -> _Proc:
+    def _then_release(self, kill: Callable[[], None], group: RunGroup | None) -> Callable[[], None]:
+        """``kill``, then the run's control group back to the pool (its processes are all reaped by then)."""
+        def kill_and_release() -> None:
+            kill()
+            if group:
+                self._groups.release(group)
+        return kill_and_release
+
+    def _fork(self, mode: str, cwd: str, stdio: tuple, fds: dict[str, int], info_r: int, group: RunGroup | None,
+              bounds: tuple[Limits, str | None, bool]) -> _Proc:
         """A run forked by an idle zygote (a new one when none is idle or the idle one has died)."""
         with self._lock:
             zygote = self._idle.pop() if self._idle else None
@@ -301,7 +330,8 @@ class LocalSandbox:
             if not keep:
                 chosen.close()
 
-        return _Proc(info_r, wait=lambda timeout=None: chosen.wait(pid, timeout), kill=kill)
+        return _Proc(info_r, wait=lambda timeout=None: chosen.wait(pid, timeout), kill=self._then_release(kill, group),
+                     bounds=bounds)
 
 
 _SPLIT = "tests run in a separate process and report over a pipe the candidate never holds"
@@ -311,8 +341,9 @@ class _Proc:
     """One sandboxed run's process: ``wait`` for its exit code, ``kill`` its whole process group
     (with a pid namespace, everything the run started); its confinement report arrives on ``info_fd``."""
 
-    def __init__(self, info_fd: int, *, wait: Callable[..., int], kill: Callable[[], None]) -> None:
-        self.info_fd, self._wait, self._kill = info_fd, wait, kill
+    def __init__(self, info_fd: int, *, wait: Callable[..., int], kill: Callable[[], None],
+                 bounds: tuple[Limits, str | None, bool]) -> None:
+        self.info_fd, self._wait, self._kill, self.bounds = info_fd, wait, kill, bounds
         self._info: dict | None = None
         self._killed = False
 
@@ -344,10 +375,31 @@ class _Proc:
         notes = list(info.get("notes", []))
         if not info:
             notes.append("the sandbox ended before reporting its confinement")
+        limits, group_kind, shared_uid = self.bounds
+        if info and group_kind and not info.get("cgroup"):
+            group_kind = None
+            notes.append("the run could not join its control group")
+        memory, processes = _bounds(limits, group_kind, shared_uid)
+        needed = ("network_isolated", "pid_namespace", "ipc_namespace", "private_root", "seccomp")
         return Isolation(sandbox="local", network_isolated=info.get("network_isolated"),
-                         pid_namespace=info.get("pid_namespace"), read_only_host=info.get("read_only_host"),
-                         uid=info.get("uid"), pass_channel=channel,
+                         pid_namespace=info.get("pid_namespace"), ipc_namespace=info.get("ipc_namespace"),
+                         private_root=info.get("private_root"), proc=info.get("proc"),
+                         read_only_host=info.get("read_only_host"), syscall_filter=info.get("seccomp"),
+                         uid=info.get("uid"), memory_bound=memory, process_bound=processes, pass_channel=channel,
+                         verified=bool(info) and all(info.get(k) for k in needed) and info.get("uid") != 0,
                          notes=notes)
+
+
+def _bounds(limits: Limits, group_kind: str | None, shared_uid: bool) -> tuple[str, str]:
+    """How a run's memory and process count are bounded, in words (``Isolation.memory_bound``/``process_bound``)."""
+    if group_kind:
+        return (f"{limits.memory_mb} MiB for the run's processes together ({group_kind}), "
+                f"and {limits.memory_mb} MiB of address space per process",
+                f"{limits.nproc} processes and threads for the run ({group_kind})")
+    users = " of the sandbox user, shared by every run at once" if shared_uid else " per run (its user namespace)"
+    return (f"no control group: {limits.memory_mb} MiB of address space per process, so at most "
+            f"{limits.nproc} x {limits.memory_mb} MiB for the run",
+            f"no control group: {limits.nproc} processes{users}")
 
 
 def _kill_popen(popen: subprocess.Popen) -> None:
@@ -515,13 +567,19 @@ def _read_reports(fd: int, deadline: float) -> tuple[list[dict], bool]:
 class SandboxFusionSandbox:
     """A SandboxFusion server (``POST {url}/run_code``): any of its languages, isolation is the server's.
 
+    stdin/stdout tests are compared here and count as verified. Assertion tests run as one program
+    (candidate and tests in one process), whose pass the candidate can forge: they are scored
+    ``unverified`` unless ``accept_weak_isolation=True``.
+
     >>> SandboxFusionSandbox("http://127.0.0.1:8080").name
     'sandbox-fusion'
     """
 
     name = "sandbox-fusion"
 
-    def __init__(self, url: str, *, client: httpx.Client | None = None, extra_timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, client: httpx.Client | None = None, extra_timeout: float = 30.0,
+                 accept_weak_isolation: bool = False) -> None:
+        self.accept_weak_isolation = accept_weak_isolation
         self.url = url.rstrip("/")
         self.client = client or httpx.Client()
         self.extra_timeout = extra_timeout
@@ -531,8 +589,8 @@ class SandboxFusionSandbox:
                 "run_timeout": request.timeout, "compile_timeout": request.timeout}
         start = time.monotonic()
         isolation = Isolation(sandbox=self.name, network_isolated=None,
-                              pass_channel="stdout returned by the SandboxFusion server",
-                              notes=["isolation is the SandboxFusion server's"])
+                              pass_channel="stdout returned by the SandboxFusion server, compared by the harness",
+                              verified=True, notes=["isolation is the SandboxFusion server's"])
         try:
             response = self.client.post(f"{self.url}/run_code", json=body,
                                         timeout=request.timeout * 2 + self.extra_timeout)

@@ -88,6 +88,8 @@ def test_per_test_deadline():
     ({"code": "x = 1", "inputs": "1", "outputs": "1"}, "field 'inputs': expected a list of strings"),
     ({"code": "x = 1", "tests": "assert x", "inputs": [""], "outputs": [""]}, "not both"),
     ({"code": "x = 1", "tests": "assert x", "entry_point": "not valid"}, "field 'entry_point'"),
+    ({"code": "x = 1", "tests": "assert x", "helpers": 3}, "field 'helpers': expected a string"),
+    ({"code": "x = 1", "inputs": [""], "outputs": [""], "helpers": "y = 1"}, "field 'helpers': only assertion"),
 ])
 def test_bad_rows_get_a_clear_error_and_the_batch_keeps_every_row(row, message):
     with pytest.raises(TaskError, match=message):

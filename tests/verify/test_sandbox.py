@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -16,10 +17,13 @@ import httpx
 import pytest
 
 from rmr1_plugin.verify import sandbox as sandbox_module
+from rmr1_plugin.verify import to_scores
+from rmr1_plugin.verify._child import exposed_paths
 from rmr1_plugin.verify.code import run_code_tests, run_code_tests_batch
 from rmr1_plugin.verify.sandbox import Limits, LocalSandbox, RunRequest, SandboxFusionSandbox
 
 from .fusion_server import LoopbackServer, make_app
+from .required import skip_unless
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["forked-from-zygote", "fresh-interpreter"])
@@ -41,25 +45,32 @@ def test_the_environment_is_scrubbed_and_the_workdir_is_fresh(local, monkeypatch
                                         "print(os.listdir('.'))\nprint(os.environ.get('RMR1_SANDBOX_SECRET'))"))
     names, cwd, listing, secret = outcome.stdout.splitlines()
     assert names == "['HOME', 'LANG', 'PATH', 'TMPDIR']"
-    assert "rmr1-sandbox-" in cwd and listing == "[]" and secret == "None"
-    assert not os.path.exists(cwd), "the working directory is removed after the run"
+    assert listing == "[]" and secret == "None"
+    skip_unless(outcome.isolation.private_root, f"no private root here: {outcome.isolation.notes}")
+    assert cwd == "/tmp"
 
 
 @pytest.mark.timeout(60)
-def test_host_files_are_read_only_and_the_workdir_is_a_private_scratch(local):
+def test_the_run_sees_a_root_of_its_own_with_the_interpreter_read_only(local):
     folder = Path(tempfile.mkdtemp(prefix="rmr1-open-"))  # pytest's tmp_path is closed to other users
-    folder.chmod(0o777)  # even a world-writable folder
-    target = folder / "written-by-the-sandbox"
-    code = (f"open('scratch', 'w').write('ok')\nprint(open('scratch').read())\n"
-            f"try:\n    open({str(target)!r}, 'w')\n    print('wrote')\nexcept OSError as exc:\n    print(exc.errno)")
+    folder.chmod(0o777)  # even a world-writable, world-readable folder
+    (folder / "readable").write_text("host data")
+    (folder / "readable").chmod(0o644)
+    code = (f"import os, sys\nopen('scratch', 'w').write('ok')\nprint(open('scratch').read())\n"
+            f"print(sorted(os.listdir('/')))\nprint(os.path.exists({str(folder)!r}))\n"
+            f"print(sorted(p for p in os.listdir('/proc') if p.isdigit()))\n"
+            f"try:\n    open(os.path.join(sys.prefix, 'written'), 'w')\n    print('wrote')\n"
+            f"except OSError as exc:\n    print(exc.errno)")
     outcome = local.run(RunRequest(code=code))
-    if not outcome.isolation.read_only_host:
-        pytest.skip(f"no private mount namespace here: {outcome.isolation.notes}")
-    try:
-        assert outcome.stdout.split() == ["ok", "30"]  # EROFS
-        assert not target.exists()
-    finally:
-        shutil.rmtree(folder)
+    shutil.rmtree(folder)
+    skip_unless(outcome.isolation.private_root, f"no private root here: {outcome.isolation.notes}")
+    scratch, top, seen, pids, written = outcome.stdout.splitlines()
+    allowed = {target.split("/")[1] for _, target in exposed_paths()} | {"dev", "proc", "tmp"}
+    assert scratch == "ok" and set(eval(top)) <= allowed, top
+    assert seen == "False"
+    assert written == "30"  # EROFS
+    assert outcome.isolation.proc and eval(pids) == ["2"]  # its own pid namespace: itself (pid 1 is hidden)
+    assert not Path(sys.prefix, "written").exists()
 
 
 @pytest.mark.timeout(60)
@@ -79,7 +90,8 @@ def test_network_is_isolated_and_the_result_says_so(local):
         server.close()
     if not outcome.isolation.network_isolated:
         assert any("network" in note for note in outcome.isolation.notes), "a missing namespace must be said"
-        pytest.skip(f"this machine allows no network namespace: {outcome.isolation.notes}")
+    skip_unless(outcome.isolation.network_isolated, f"this machine allows no network namespace: "
+                                                    f"{outcome.isolation.notes}")
     assert outcome.stdout.startswith("refused")
     assert all("network" not in note for note in outcome.isolation.notes)
 
@@ -242,7 +254,41 @@ def test_code_tests_on_fusion_use_the_nonce_program_and_say_it_is_weaker(fusion)
         {"code": "print('rmr1-pass:0')\ndef f(x):\n    return 0", "tests": "assert f(2) == 4"},
         {"code": "print(int(input()) + 1)", "inputs": ["1\n", "2\n"], "outputs": ["2", "3"]},
     ]
+    forges = ("import os, sys\ndef f(x):\n    return 0\n"  # prints the nonce it finds in its own program
+              "for c in sys._getframe().f_code.co_consts:\n"
+              "    if isinstance(c, bytes) and b'rmr1-pass:' in c and len(c) > 20:\n"
+              "        os.write(1, c); os._exit(0)\n")
+    rows.append({"code": forges, "tests": "assert f(2) == 4"})
     results = run_code_tests_batch(rows, sandbox=sandbox, workers=2, timeout=10)
-    assert [r.status for r in results] == ["passed", "failed", "failed", "failed", "passed"]
-    assert "weaker" in results[0].isolation.pass_channel
+    assert [r.status for r in results] == ["unverified", "failed", "failed", "failed", "passed", "unverified"]
+    assert "weaker" in results[0].isolation.pass_channel and not results[0].isolation.verified
     assert results[0].isolation.sandbox == "sandbox-fusion"
+    assert "accept_weak_isolation" in results[0].error
+    assert to_scores(results) == [None, 0.0, 0.0, 0.0, 1.0, None]
+    accepting = SandboxFusionSandbox(sandbox.url, accept_weak_isolation=True)
+    accepted = run_code_tests_batch(rows, sandbox=accepting, workers=2, timeout=10)
+    assert [r.status for r in accepted] == ["passed", "failed", "failed", "failed", "passed", "passed"]
+    assert accepted[0].isolation.weaker_accepted  # the forged pass counts too: that is what was accepted
+
+
+@pytest.mark.timeout(60)
+def test_a_run_without_full_isolation_is_not_a_pass_unless_accepted():
+    task = {"code": "def f():\n    return 1", "tests": "assert f() == 1"}
+    with LocalSandbox(isolate_network=False) as weaker, LocalSandbox(isolate_network=False,
+                                                                     accept_weak_isolation=True) as accepting:
+        refused = run_code_tests(**task, sandbox=weaker)
+        accepted = run_code_tests(**task, sandbox=accepting)
+    assert refused.status == "unverified" and not refused.passed and to_scores([refused]) == [None]
+    assert "network isolation turned off by the caller" in refused.error
+    assert accepted.status == "passed" and accepted.isolation.weaker_accepted
+    assert not accepted.isolation.verified and not accepted.isolation.network_isolated
+
+
+@pytest.mark.timeout(60)
+def test_the_result_says_what_bounds_the_runs_memory_and_processes(local):
+    isolation = local.run(RunRequest(code="print(1)", limits=Limits(memory_mb=300, nproc=12))).isolation
+    assert "300 MiB" in isolation.memory_bound and "12 processes" in isolation.process_bound
+    if isolation.memory_bound.startswith("no control group"):
+        assert "12 x 300 MiB" in isolation.memory_bound
+    skip_unless(isolation.verified, f"this machine refuses part of the isolation: {isolation.notes}")
+    assert isolation.ipc_namespace and isolation.private_root and isolation.syscall_filter
