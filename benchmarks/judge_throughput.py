@@ -10,6 +10,7 @@ The cache is off, so both runs generate every judgment.
     python benchmarks/judge_throughput.py --pairs 16 --max-new-tokens 32
     # a server you started yourself, e.g. `vllm serve RM-R1-7B --port 8000` on a GPU machine:
     python benchmarks/judge_throughput.py --base-url http://127.0.0.1:8000/v1 --served-model RM-R1-7B
+    python benchmarks/judge_throughput.py --json out.json   # also write the figures as JSON
 
 On a CPU, ``transformers serve`` does not get faster per request when requests arrive together
 (its batching saves little there), so the ratio stays near 1x; the 4x target needs a server that
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=32, help="pairs to judge (default 32)")
     parser.add_argument("--max-new-tokens", type=int, default=16, help="judge output limit (default 16)")
     parser.add_argument("--concurrency", type=int, default=64, help="async requests in flight (default 64)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     console = Console()
 
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         flooding.generate(flood, config.generation)
         ceiling_rps = len(flood) / (time.perf_counter() - start)
 
-    same = all(v.texts == s[0] + s[1] for v, s in zip(batched, sequential))
+    same = all(v.texts == s[0] + s[1] for v, s in zip(batched, sequential, strict=True))
     seq_rps, batch_rps = requests / sequential_s, requests / batch_s
     table = Table(title=f"judge throughput: {len(pairs)} pairs, both orders, max_new_tokens={args.max_new_tokens}")
     for column in ("mode", "requests", "seconds", "requests / s", "vs sequential"):
@@ -111,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"same judge outputs in both modes: {'yes' if same else 'NO'}")
     console.print(f"async batch / sequential = {ratio:.2f}x (target >= 4x): {'met' if ratio >= 4 else 'NOT met'}; "
                   f"async batch reaches {100 * batch_rps / ceiling_rps:.0f}% of the server-limited ceiling")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "pairs": len(pairs), "requests": requests, "max_new_tokens": args.max_new_tokens,
+            "sequential_rps": seq_rps, "batch_rps": batch_rps, "saturated_rps": ceiling_rps, "same_outputs": same}))
     return 0 if ratio >= 4 and same else 1
 
 
