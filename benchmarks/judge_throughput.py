@@ -25,7 +25,6 @@ import json
 import sys
 import tempfile
 import time
-from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
@@ -34,13 +33,14 @@ from rich.table import Table
 from rmr1_plugin.backends import GenerationSettings
 from rmr1_plugin.backends.local_server import LocalServer
 from rmr1_plugin.backends.openai import OpenAIBackend
+from rmr1_plugin.data.io import example_file
 from rmr1_plugin.judge import Judge, JudgeConfig, JudgePair
 from rmr1_plugin.tiny import build_tiny_model
 
 
 def example_pairs(n: int) -> list[JudgePair]:
     """``n`` pairs cycled from the packaged examples, each made unique so nothing is shared."""
-    text = resources.files("rmr1_plugin.data").joinpath("examples/pairs.jsonl").read_text()
+    text = Path(example_file("pairs.jsonl")).read_text()
     rows = [row for row in map(json.loads, filter(str.strip, text.splitlines()))
             if all(isinstance(row.get(k), str) for k in ("prompt", "chosen", "rejected"))]
     return [JudgePair(question=f"{rows[k % len(rows)]['prompt']} (case {k})",
