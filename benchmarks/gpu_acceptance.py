@@ -52,6 +52,22 @@ def build(out: Path, judge_layers: int | None = None) -> dict[str, str]:
     return {name: str(path) for name, path in paths.items()}
 
 
+def environment() -> dict[str, Any]:
+    """Versions of the stack and the GPU the run sees (recorded with the results)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import torch
+
+    versions = {}
+    for package in ("torch", "transformers", "trl", "verl", "vllm", "ray", "rmr1-plugin"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return {"versions": versions, "gpus": gpus}
+
+
 def split_recipes(argv: list[str]) -> list[tuple[str, list[str]]]:
     """``--recipe A x=1 --recipe B y=2`` -> ``[("A", ["x=1"]), ("B", ["y=2"])]``.
 
@@ -184,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     builder = sub.add_parser("build", help="build the models and the data")
     builder.add_argument("out", type=Path)
+    builder.add_argument("--results", type=Path, help="start this results file with the environment")
     builder.add_argument("--judge-layers", type=int, help="layers of the served judge (default: 24, as Qwen2.5-0.5B)")
     checker = sub.add_parser("check", help="compose and validate verl runs: DIR --recipe NAME OVERRIDES ...")
     checker.add_argument("config_dir")
@@ -206,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "build":
         for name, path in build(args.out, args.judge_layers).items():
             print(f"{name}: {path}")
+        if args.results:
+            args.results.write_text(json.dumps({"environment": environment(), "steps": {}}, indent=2))
         return 0
     if args.action == "check":
         problems = check(args.config_dir, split_recipes(args.runs))

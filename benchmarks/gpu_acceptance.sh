@@ -75,7 +75,7 @@ step() {
 
 echo "== building the models and the data in $WORK"
 # The dry run builds the served judge with 2 of its 24 layers (the full one: ~25 s of CPU, 1.4 GB).
-BUILD=("${HELPER[@]}" build "$WORK")
+BUILD=("${HELPER[@]}" build "$WORK" --results "$RESULTS")
 (( DRY )) && BUILD+=(--judge-layers 2)
 "${BUILD[@]}" || { echo "FAIL: building the models or the data"; exit 1; }
 
