@@ -26,7 +26,8 @@ wheel=$(ls "$WORK"/dist/*.whl)
 echo "== installing the wheel into a fresh virtual environment"
 python3 -m venv --system-site-packages "$WORK/venv"
 # --force-reinstall: a checkout installed (editable) in the system environment must not satisfy it.
-"$WORK/venv/bin/python" -m pip install -q --no-deps --force-reinstall "$wheel" 2>&1 | grep -v "^WARNING: Location" || true
+"$WORK/venv/bin/python" -m pip install -q --no-deps --force-reinstall "$wheel" 2>&1 \
+  | { grep -v "^WARNING: Location" || true; }   # pip's own status still fails the check (pipefail)
 
 mkdir -p "$WORK/elsewhere" && cd "$WORK/elsewhere"
 "$WORK/venv/bin/python" - "$WORK/venv" <<'EOF'
