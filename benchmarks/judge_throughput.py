@@ -10,6 +10,7 @@ The cache is off, so both runs generate every judgment.
     python benchmarks/judge_throughput.py --pairs 16 --max-new-tokens 32
     # a server you started yourself, e.g. `vllm serve RM-R1-7B --port 8000` on a GPU machine:
     python benchmarks/judge_throughput.py --base-url http://127.0.0.1:8000/v1 --served-model RM-R1-7B
+    python benchmarks/judge_throughput.py --json out.json   # also write the figures as JSON
 
 On a CPU, ``transformers serve`` does not get faster per request when requests arrive together
 (its batching saves little there), so the ratio stays near 1x; the 4x target needs a server that
@@ -24,7 +25,6 @@ import json
 import sys
 import tempfile
 import time
-from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
@@ -33,13 +33,14 @@ from rich.table import Table
 from rmr1_plugin.backends import GenerationSettings
 from rmr1_plugin.backends.local_server import LocalServer
 from rmr1_plugin.backends.openai import OpenAIBackend
+from rmr1_plugin.data.io import example_file
 from rmr1_plugin.judge import Judge, JudgeConfig, JudgePair
 from rmr1_plugin.tiny import build_tiny_model
 
 
 def example_pairs(n: int) -> list[JudgePair]:
     """``n`` pairs cycled from the packaged examples, each made unique so nothing is shared."""
-    text = resources.files("rmr1_plugin.data").joinpath("examples/pairs.jsonl").read_text()
+    text = Path(example_file("pairs.jsonl")).read_text()
     rows = [row for row in map(json.loads, filter(str.strip, text.splitlines()))
             if all(isinstance(row.get(k), str) for k in ("prompt", "chosen", "rejected"))]
     return [JudgePair(question=f"{rows[k % len(rows)]['prompt']} (case {k})",
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=32, help="pairs to judge (default 32)")
     parser.add_argument("--max-new-tokens", type=int, default=16, help="judge output limit (default 16)")
     parser.add_argument("--concurrency", type=int, default=64, help="async requests in flight (default 64)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     console = Console()
 
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         flooding.generate(flood, config.generation)
         ceiling_rps = len(flood) / (time.perf_counter() - start)
 
-    same = all(v.texts == s[0] + s[1] for v, s in zip(batched, sequential))
+    same = all(v.texts == s[0] + s[1] for v, s in zip(batched, sequential, strict=True))
     seq_rps, batch_rps = requests / sequential_s, requests / batch_s
     table = Table(title=f"judge throughput: {len(pairs)} pairs, both orders, max_new_tokens={args.max_new_tokens}")
     for column in ("mode", "requests", "seconds", "requests / s", "vs sequential"):
@@ -111,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"same judge outputs in both modes: {'yes' if same else 'NO'}")
     console.print(f"async batch / sequential = {ratio:.2f}x (target >= 4x): {'met' if ratio >= 4 else 'NOT met'}; "
                   f"async batch reaches {100 * batch_rps / ceiling_rps:.0f}% of the server-limited ceiling")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "pairs": len(pairs), "requests": requests, "max_new_tokens": args.max_new_tokens,
+            "sequential_rps": seq_rps, "batch_rps": batch_rps, "saturated_rps": ceiling_rps, "same_outputs": same}))
     return 0 if ratio >= 4 and same else 1
 
 

@@ -7,11 +7,13 @@ per prompt, in order, greedy outputs identical to a second run, the length limit
 
     python benchmarks/vllm_smoke.py                 # tiny model
     python benchmarks/vllm_smoke.py --model DIR     # a real judge checkpoint
+    python benchmarks/vllm_smoke.py --json out.json # also write the checks and timings as JSON
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -26,12 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model folder (default: build the tiny model)")
     parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--json", type=Path, help="also write the checks and timings to this JSON file")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
-        model = args.model or str(build_tiny_model(Path(scratch) / "tiny"))
+        # head_dim 64: a size every attention backend of vLLM supports.
+        model = args.model or str(build_tiny_model(Path(scratch) / "tiny", hidden_size=256, num_heads=4))
         backend = make_backend("vllm", model=model, gpu_memory_utilization=0.3, max_model_len=4096, enforce_eager=True)
         settings = GenerationSettings(max_new_tokens=args.max_new_tokens)
-        pairs = [JudgePair(question=f"What is {k} + {k}?", answer_a=str(2 * k), answer_b=str(2 * k + 1)) for k in range(16)]
+        pairs = [JudgePair(question=f"What is {k} + {k}?", answer_a=str(2 * k), answer_b=str(2 * k + 1))
+                 for k in range(16)]
         prompts = [p.messages("instruct", True, s) for p in pairs for s in (False, True)]
         start = time.perf_counter()
         first = backend.generate(prompts, settings)
@@ -51,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, ok in checks.items():
         print(f"{'ok ' if ok else 'FAIL'} {name}")
     print(f"{len(prompts)} prompts: {cold:.2f} s cold, {warm:.2f} s with the prefix cache warm")
+    if args.json:
+        args.json.write_text(json.dumps({"checks": checks, "prompts": len(prompts), "cold_s": cold, "warm_s": warm}))
     return 0 if all(checks.values()) else 1
 
 

@@ -98,6 +98,12 @@ def build_tokenizer(
     return fast
 
 
+#: Qwen2.5-0.5B's layer shape (keyword arguments of :func:`build_tiny_model`): random weights of a
+#: realistic size, e.g. to measure a GPU server's batching, with no download.
+QWEN2_0_5B_SHAPE = {"hidden_size": 896, "num_layers": 24, "num_heads": 14, "num_kv_heads": 2,
+                    "intermediate_size": 4864}
+
+
 def build_tiny_model(
     path: str | Path,
     *,
@@ -109,10 +115,14 @@ def build_tiny_model(
     max_positions: int = 4096,
     seed: int = 0,
     phrases: Iterable[str] = (),
+    num_kv_heads: int | None = None,
+    intermediate_size: int | None = None,
 ) -> Path:
     """Save a tiny Qwen2 causal LM and its tokenizer under ``path`` and return the path.
 
     ``phrases`` are strings tokenized as one token each (see :func:`template_phrases`).
+    ``num_kv_heads`` (default ``num_heads``) and ``intermediate_size`` (default ``2 * hidden_size``)
+    give a real model's shape, e.g. :data:`QWEN2_0_5B_SHAPE`.
     """
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
@@ -120,8 +130,8 @@ def build_tiny_model(
     path = Path(path)
     tokenizer = build_tokenizer(corpus, vocab_size, phrases=phrases)
     config = Qwen2Config(
-        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
-        num_hidden_layers=num_layers, num_attention_heads=num_heads, num_key_value_heads=num_heads,
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=intermediate_size or hidden_size * 2,
+        num_hidden_layers=num_layers, num_attention_heads=num_heads, num_key_value_heads=num_kv_heads or num_heads,
         max_position_embeddings=max_positions, tie_word_embeddings=True,
         bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
     )

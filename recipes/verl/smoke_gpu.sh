@@ -28,20 +28,10 @@ echo "== building the tiny model and the data"
 python -c "from rmr1_plugin.tiny import build_tiny_model; build_tiny_model('$OUT/tiny', hidden_size=256, num_heads=4)"
 rmr1 prepare --example --out "$OUT/data"
 
-# One GPU, a batch of 4 prompts x 2 rollouts, short generations, one step, no checkpoints.
-COMMON=(
-  trainer.n_gpus_per_node=1 trainer.nnodes=1 trainer.total_training_steps=1 trainer.save_freq=-1
-  trainer.test_freq=-1 trainer.val_before_train=false "trainer.logger=[console]"
-  data.train_batch_size=4 data.max_prompt_length=2048 data.max_response_length=64 data.dataloader_num_workers=0
-  actor_rollout_ref.rollout.n=2 actor_rollout_ref.rollout.val_kwargs.n=2
-  actor_rollout_ref.actor.ppo_mini_batch_size=4 actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=2
-  actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=2 actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=2
-  actor_rollout_ref.rollout.tensor_model_parallel_size=1 actor_rollout_ref.rollout.gpu_memory_utilization=0.25
-  actor_rollout_ref.rollout.max_num_batched_tokens=4096 reward.num_workers=1
-)
-POLICY=(
-  reward.reward_kwargs.style=instruct reward.reward_kwargs.max_new_tokens=64 reward.reward_kwargs.group_timeout_s=300
-)
+STEPS=1
+source recipes/verl/smoke_overrides.sh
+COMMON=("${VERL_SMOKE_COMMON[@]}")
+POLICY=("${VERL_SMOKE_POLICY[@]}")
 
 run() {  # run NAME LOG OVERRIDES... : train (or only check) one recipe, then look for a finished step
   local name=$1 log=$2; shift 2

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from importlib import resources
 
 from rmr1_plugin.data.formats import FORMATS, RecordError
 
@@ -64,7 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def example_path() -> str:
     """Path of the small example file shipped with the package."""
-    return str(resources.files("rmr1_plugin.data").joinpath("examples/pairs.jsonl"))
+    from rmr1_plugin.data.io import example_file
+
+    return example_file("pairs.jsonl")
 
 
 def input_paths(args: argparse.Namespace) -> list[str]:

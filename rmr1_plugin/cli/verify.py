@@ -22,6 +22,7 @@ Verify responses without a judge model.
       out: status (correct|incorrect|unparsable|timeout|error), correct, extracted, parsed_answer,
            parsed_gold, error, seconds. Each pair has a hard deadline (--deadline) enforced by killing
            a worker process; pairs run in parallel, one worker per core.
+  rmr1 verify math --example      five answers shipped with the package (right, wrong, unparsable)
 
   rmr1 verify code --input programs.jsonl [--output results.jsonl]
       each line: {"id": ..., "code": "...", "tests": "assert f(1) == 2"}            (assertion code)
@@ -50,8 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           description="Check final answers against gold answers (fields: response, gold).")
     code = sub.add_parser("code", help="run programs against tests (fields: code, tests | inputs+outputs)",
                           description="Run programs against tests (fields: code, and tests or inputs+outputs).")
+    source = math.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", help="JSONL file to read ('-' for stdin)")
+    source.add_argument("--example", action="store_true",
+                        help="read the example file shipped with rmr1-plugin (math_answers.jsonl)")
+    code.add_argument("--input", required=True, help="JSONL file to read ('-' for stdin)")
     for command in (math, code):
-        command.add_argument("--input", required=True, help="JSONL file to read ('-' for stdin)")
         command.add_argument("--output", help="JSONL file to write (default: stdout)")
         command.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per core)")
     math.add_argument("--deadline", type=float, default=5.0, help="seconds per pair, hard (default 5)")
@@ -69,6 +74,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "example", False):
+        from rmr1_plugin.data.io import example_file
+
+        args.input = example_file("math_answers.jsonl")
     try:
         rows = list(_read_rows(args.input))
     except OSError as exc:
@@ -129,7 +138,7 @@ def _verify_math(rows: list[tuple[int, Any]], args: argparse.Namespace) -> list[
             slots = todo[at:at + chunk]
             results = verify_math_batch([rows[s][1]["response"] for s in slots], [rows[s][1]["gold"] for s in slots],
                                         deadline=args.deadline, require_marker=args.require_marker, pool=pool)
-            for slot, result in zip(slots, results):
+            for slot, result in zip(slots, results, strict=True):
                 number = rows[slot][0]
                 record = result.model_dump(exclude={"kind"})
                 if result.status == "error" and record.get("error"):
@@ -170,7 +179,7 @@ def _verify_code(rows: list[tuple[int, Any]], args: argparse.Namespace) -> list[
         bar.update(len(rows) - len(tasks))
         results = run_code_tests_batch(tasks, sandbox=sandbox, workers=args.workers, timeout=args.timeout,
                                        test_timeout=args.test_timeout, limits=limits, progress=lambda: bar.update(1))
-    for slot, result in zip(slots, results):
+    for slot, result in zip(slots, results, strict=True):
         records[slot] = _with_id(rows[slot][1], result.model_dump(exclude={"kind"}))
     return records  # type: ignore[return-value]
 

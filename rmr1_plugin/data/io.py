@@ -12,6 +12,17 @@ from rmr1_plugin.data.formats import RecordError
 LOCAL_SUFFIXES = (".json", ".jsonl", ".parquet")
 
 
+def example_file(name: str) -> str:
+    """Path of an example file shipped with the package (``rmr1_plugin/data/examples/<name>``).
+
+    >>> example_file("pairs.jsonl").endswith("examples/pairs.jsonl")
+    True
+    """
+    from importlib import resources
+
+    return str(resources.files("rmr1_plugin.data").joinpath("examples", name))
+
+
 def read_records(source: str | Path, *, split: str = "train") -> list[tuple[str, dict[str, Any]]]:
     """All records of a file (or dataset), each with a ``where`` string for error messages.
 

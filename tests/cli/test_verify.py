@@ -19,6 +19,21 @@ def _write(path, lines):
 
 
 @pytest.mark.timeout(120)
+def test_verify_math_example_ships_right_wrong_and_unparsable_answers(tmp_path):
+    out = tmp_path / "out.jsonl"
+    assert main(["verify", "math", "--example", "--deadline", "60", "--output", str(out)]) == 0
+    status = {row["id"]: row["status"] for row in map(json.loads, out.read_text().splitlines())}
+    assert status == {"fraction": "correct", "pi": "correct", "wrong-sum": "incorrect", "interval": "correct",
+                      "no-answer": "unparsable"}
+
+
+def test_verify_math_takes_an_input_or_the_example_not_both(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["verify", "math", "--example", "--input", str(tmp_path / "x.jsonl")])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(120)
 def test_verify_math_writes_one_line_per_input_in_order(tmp_path, capsys):
     source = _write(
         tmp_path / "in.jsonl",
