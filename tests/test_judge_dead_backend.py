@@ -52,7 +52,6 @@ def test_a_single_completion_needs_no_comparison_and_does_not_raise():
 
 def test_waiting_gives_up_after_the_bounded_time_with_the_backends_error():
     judge = dead_judge()
-    started = time.monotonic()
     with pytest.raises(NoVerdictError, match="no OpenAI-compatible server reachable"):
         run_sync(ascore_until_judged(lambda: judge.ascore_group("q", ["a", "b"], strategy="round_robin"),
                                      wait_s=1.5, first_delay_s=0.2))
