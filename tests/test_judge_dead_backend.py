@@ -7,7 +7,6 @@ and one that starts while the caller waits for it.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 

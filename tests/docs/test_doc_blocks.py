@@ -185,7 +185,7 @@ def _static_problems(block: Block) -> list[str]:
 
 
 @functools.cache
-def ROOT_SUBCOMMANDS() -> frozenset[str]:  # noqa: N802 - read like a constant
+def ROOT_SUBCOMMANDS() -> frozenset[str]:
     result = subprocess.run([sys.executable, "-m", "rmr1_plugin", "--help"], env=_env(), cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     return frozenset(re.findall(r"^    ([a-z][a-z-]+) ", result.stdout, flags=re.M))
