@@ -51,7 +51,7 @@ class JudgeRewardSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: str = "round_robin"
+    strategy: Literal["round_robin", "knockout", "circular", "adaptive", "reference"] = "round_robin"
     max_calls: int | None = Field(None, ge=1)
     style: Literal["instruct", "reasoning"] = "reasoning"
     swap: Literal["none", "both", "on_disagreement"] = "none"
