@@ -42,12 +42,12 @@ def dataset() -> Dataset:
                               for a, b in rows])
 
 
-def judge_reward(base_url: str, model: str, *, skip_no_verdict: bool) -> JudgeReward:
+def judge_reward(base_url: str, model: str, *, skip_no_verdict: bool, max_new_tokens: int = 4096) -> JudgeReward:
     spec = JudgeSpec(
         backend="openai", model=model, base_urls=[base_url],
         strategy="knockout",                 # G-1 comparisons per group (round_robin: all pairs)
         style="instruct",                    # Qwen2.5-Instruct judges; "reasoning" for DeepSeek-distilled ones
-        max_new_tokens=4096,
+        max_new_tokens=max_new_tokens,      # judgments cut off here have no verdict
         # Each process scores PER_DEVICE_BATCH x STEPS_PER_GENERATION completions at once; with
         # steps_per_generation > 1 that slice must hold whole groups, so it is a multiple of
         # num_generations, and group_size = num_generations lets the reward check it.
@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             disable_tqdm=args.smoke, dataloader_num_workers=0, seed=0,
         )
         trainer = GRPOTrainer(model=policy, args=config, train_dataset=dataset(),
-                              reward_funcs=[judge_reward(base_url, model, skip_no_verdict=skip), math_reward])
+                              reward_funcs=[judge_reward(base_url, model, skip_no_verdict=skip,
+                                                         max_new_tokens=16 if args.smoke else 4096), math_reward])
         trainer.train()
     last = [h for h in trainer.state.log_history if "reward" in h][-1]
     print({k: v for k, v in last.items() if k.startswith(("reward", "rmr1/"))})
