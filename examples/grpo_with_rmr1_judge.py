@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             if judge_path is None:
                 judge_path, skip = str(build_tiny_model(out / "tiny-judge")), True
         if judge_path is not None:
-            server = stack.enter_context(LocalServer(judge_path))
+            server = stack.enter_context(LocalServer(judge_path, startup_timeout=300))
             base_url, model = server.base_url, server.model
         else:
             if not args.judge_url:
