@@ -10,7 +10,7 @@ The core API is small:
 1.0
 """
 
-from rmr1_plugin.judge import Judge, JudgeConfig, JudgePair, PairVerdict
+from rmr1_plugin.judge import Judge, JudgeConfig, JudgeError, JudgePair, NoVerdictError, PairVerdict
 from rmr1_plugin.prompts import build_judge_messages, flatten_conversation, neutralize_candidate, place_pair
 from rmr1_plugin.ranking import GroupScores, arank_group, rank_group
 from rmr1_plugin.rewards import original_verdict_reward, verdict_reward
@@ -22,8 +22,10 @@ __all__ = [
     "GroupScores",
     "Judge",
     "JudgeConfig",
+    "JudgeError",
     "JudgePair",
     "Judgment",
+    "NoVerdictError",
     "PairVerdict",
     "arank_group",
     "build_judge_messages",

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -54,6 +55,56 @@ Verifier = Callable[..., Any]
 
 class JudgeError(RuntimeError):
     """Raised with ``on_error="raise"`` when the backend fails for a pair."""
+
+
+NoVerdictCause = Literal["backend_error", "no_verdict"]
+
+
+class NoVerdictError(JudgeError):
+    """No comparison of a group produced a verdict, so the group has no reward (never a tie).
+
+    ``cause`` is ``"backend_error"`` when every comparison failed in the backend (a judge server
+    that is down or unreachable: worth waiting for) and ``"no_verdict"`` when the judge answered
+    but never named a winner; ``first_error`` is the first comparison's error text and ``scores``
+    the :class:`~rmr1_plugin.ranking.GroupScores` that would have been returned.
+    """
+
+    def __init__(self, cause: NoVerdictCause, first_error: str, comparisons: int, scores: GroupScores | None = None):
+        self.cause, self.first_error, self.comparisons, self.scores = cause, first_error, comparisons, scores
+        what = ("the judge backend failed for every comparison" if cause == "backend_error"
+                else "the judge answered but named no winner in any comparison")
+        super().__init__(f"no verdict for a group of completions: {what} ({comparisons} comparison(s)); "
+                         f"first error: {first_error}")
+
+
+async def ascore_until_judged(score: Callable[[], Awaitable[GroupScores]], *, wait_s: float,
+                              first_delay_s: float = 1.0, max_delay_s: float = 30.0) -> GroupScores:
+    """Run ``score()`` again, with exponential backoff, while its judge backend is down.
+
+    Gives up after ``wait_s`` seconds and raises the last :class:`NoVerdictError` (whose message
+    carries the backend's error). A group the judge answered without any verdict raises at once:
+    waiting does not change a judgment.
+
+    >>> from rmr1_plugin.ranking import GroupScores
+    >>> async def dead(): raise NoVerdictError("backend_error", "ConnectError: refused", 1)
+    >>> run_sync(ascore_until_judged(dead, wait_s=0.0))
+    Traceback (most recent call last):
+    ...
+    rmr1_plugin.judge.NoVerdictError: no verdict for a group of completions: the judge backend failed ...
+    """
+    deadline = time.monotonic() + wait_s
+    delay = first_delay_s
+    while True:
+        try:
+            return await score()
+        except NoVerdictError as error:
+            left = deadline - time.monotonic()
+            if error.cause != "backend_error" or left <= 0:
+                raise
+            log.warning("judge backend down (%s); retrying in %.1f s (gives up in %.1f s)",
+                        error.first_error, min(delay, left), left)
+            await asyncio.sleep(min(delay, left))
+            delay = min(delay * 2, max_delay_s)
 
 
 class JudgeConfig(BaseModel):
@@ -401,6 +452,10 @@ class Judge:
         ``reference`` (a baseline answer) is required by and only used with
         ``strategy="reference"``. With ``gold``/``tests`` and ``task`` ``"math"``/``"code"``,
         each completion is verified once and the judge only sees pairs the verifier cannot order.
+
+        Raises :class:`NoVerdictError` when the group needed comparisons and none of them produced
+        a verdict (a dead backend, or a judge that never names a winner): such a group has no
+        reward, and scoring it as a tie would train on nothing.
         """
         return run_sync(self.ascore_group(prompt, completions, strategy=strategy, max_calls=max_calls,
                                           reference=reference, gold=gold, tests=tests, task=task, seed=seed))
@@ -424,6 +479,7 @@ class Judge:
         if self.config.verify and self.verifier is not None and _verifiable(probe):
             outcomes = await self._verify_many([(c, probe) for c in candidates])
         counts = {"judged_pairs": 0, "verified_pairs": 0, "no_verdict": 0}
+        failures: list[str] = []  # why each undecided comparison has no verdict
         # The judge's own words per judged comparison, for trainers that log rationales.
         texts: list[tuple[tuple[int, int], str]] = []
 
@@ -442,6 +498,8 @@ class Judge:
             for slot, verdict in zip(ask, await self.ajudge(judge_pairs)):
                 result[slot] = None if verdict.winner is None else (0 if verdict.winner == "A" else 1)
                 counts["no_verdict"] += verdict.winner is None
+                if verdict.winner is None:
+                    failures.append(verdict.error or "no verdict")
                 texts.append((pairs[slot], verdict.texts[0] if verdict.texts else f"(no judgment: {verdict.error})"))
             return result
 
@@ -450,6 +508,10 @@ class Judge:
         if ref_index is not None:
             scores.rewards = scores.rewards[:ref_index]
         scores.details.update(counts, verification=outcomes[: len(completions)], texts=texts)
+        if counts["judged_pairs"] and not counts["verified_pairs"] and counts["no_verdict"] == counts["judged_pairs"]:
+            backend_down = all("backend error" in f for f in failures)
+            raise NoVerdictError("backend_error" if backend_down else "no_verdict", failures[0],
+                                 counts["judged_pairs"], scores)
         return scores
 
 

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 PREFIX = "RMR1_JUDGE_"
 CONFIG_VARIABLE = "RMR1_JUDGE_CONFIG"
@@ -54,6 +54,19 @@ class JudgeSpec(BaseModel):
     max_new_tokens: int = Field(4096, ge=1)
     temperature: float = Field(0.0, ge=0.0)
     group_size: int | None = Field(None, ge=1)
+    #: Seconds to keep retrying (with backoff) while the judge backend is down, before training stops.
+    backend_wait_s: float = Field(300.0, ge=0)
+    #: A group without any verdict: "raise" stops training (rmr1_plugin.NoVerdictError);
+    #: "skip" gives its completions None (TRL leaves them out of the group statistics).
+    no_verdict: Literal["raise", "skip"] = "raise"
+
+    @field_validator("base_urls", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """``base_urls: http://a:1/v1,http://b:2/v1`` (a config file or RMR1_JUDGE_BASE_URLS) is a list."""
+        if isinstance(value, str):
+            return [u.strip() for u in value.split(",") if u.strip()]
+        return value
 
     def build_judge(self) -> Any:
         """A :class:`rmr1_plugin.judge.Judge` for this spec."""

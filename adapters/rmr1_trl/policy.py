@@ -14,9 +14,10 @@ again on first use there.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal
 
+from rmr1_plugin.judge import NoVerdictError, ascore_until_judged
 from rmr1_trl.config import JudgeSpec, spec_from_env
 from rmr1_trl.groups import find_groups
 from rmr1_trl.text import completion_text
@@ -60,7 +61,11 @@ class JudgeReward(_JudgeHolder):
     ``strategy``/``max_calls``/``reference_column``/``group_size`` default to the spec's.
 
     Returns ``None`` for a completion on which the judge gave no verdict at all (TRL then
-    ignores it in the group statistics). Logs through TRL:
+    ignores it in the group statistics). A group in which *no* comparison produced a verdict
+    raises :class:`rmr1_plugin.NoVerdictError` and stops training: when the backend is down it is
+    retried with backoff for ``backend_wait_s`` seconds first, and the error carries the backend's
+    message. ``no_verdict="skip"`` instead gives such a group ``None`` rewards (an explicit choice:
+    a run whose only reward is ``None`` trains on nothing). Logs through TRL:
 
     * ``log_extra("rmr1_judge_rationale", ...)``: per completion, its record and the judge's
       first judgment about it (or the verifier's decision);
@@ -77,9 +82,12 @@ class JudgeReward(_JudgeHolder):
 
     def __init__(self, judge: Any = None, *, spec: JudgeSpec | None = None, strategy: str | None = None,
                  max_calls: int | None = None, reference_column: str | None = None,
-                 group_size: int | None = None, name: str = "rmr1_judge"):
+                 group_size: int | None = None, backend_wait_s: float | None = None,
+                 no_verdict: Literal["raise", "skip"] | None = None, name: str = "rmr1_judge"):
         super().__init__(judge, spec, name)
         base = self.spec or JudgeSpec()
+        self.backend_wait_s = backend_wait_s if backend_wait_s is not None else base.backend_wait_s
+        self.no_verdict = no_verdict or base.no_verdict
         self.strategy = strategy or base.strategy
         self.max_calls = max_calls if max_calls is not None else base.max_calls
         self.reference_column = reference_column or base.reference_column
@@ -105,12 +113,21 @@ class JudgeReward(_JudgeHolder):
 
         async def score(group: list[int]) -> Any:
             first = group[0]
-            return await judge.ascore_group(
-                prompts[first], [texts[i] for i in group], strategy=self.strategy, max_calls=self.max_calls,
-                reference=None if self.strategy != "reference" else completion_text(references[first]),
-                gold=None if gold is None else gold[first], tests=None if tests is None else tests[first],
-                task=None if task is None else task[first],
-            )
+
+            def once() -> Awaitable[Any]:
+                return judge.ascore_group(
+                    prompts[first], [texts[i] for i in group], strategy=self.strategy, max_calls=self.max_calls,
+                    reference=None if self.strategy != "reference" else completion_text(references[first]),
+                    gold=None if gold is None else gold[first], tests=None if tests is None else tests[first],
+                    task=None if task is None else task[first],
+                )
+
+            if self.no_verdict == "skip":
+                try:
+                    return await once()
+                except NoVerdictError as error:
+                    return error.scores
+            return await ascore_until_judged(once, wait_s=self.backend_wait_s)
 
         results = await asyncio.gather(*(score(g) for g in groups))
         rewards: list[float | None] = [None] * len(texts)

@@ -51,7 +51,7 @@ class JudgeRewardSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: str = "round_robin"
+    strategy: Literal["round_robin", "knockout", "circular", "adaptive", "reference"] = "round_robin"
     max_calls: int | None = Field(None, ge=1)
     style: Literal["instruct", "reasoning"] = "reasoning"
     swap: Literal["none", "both", "on_disagreement"] = "none"
@@ -61,6 +61,10 @@ class JudgeRewardSettings(BaseModel):
     temperature: float = Field(0.0, ge=0.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     group_timeout_s: float = Field(1800.0, gt=0)
+    #: Seconds to keep retrying (with backoff) while the judge backend is down, before training stops.
+    backend_wait_s: float = Field(300.0, ge=0)
+    #: A group without any verdict: "raise" stops training; "skip" gives it 0.0 (no GRPO advantage).
+    no_verdict: Literal["raise", "skip"] = "raise"
     base_url: str | None = None
     model: str | None = None
     api_key_env: str | None = "OPENAI_API_KEY"
@@ -173,10 +177,21 @@ class GroupJudge:
                 raise ValueError(f"strategy 'reference' judges each completion against reward_model.ground_truth, "
                                  f"the reference answer; data source {first['data_source']!r} has {truth!r:.60}")
             reference = truth
-        scores = await self.judge().ascore_group(
-            first["prompt"], [s["response"] for s in samples], strategy=self.settings.strategy,
-            max_calls=self.settings.max_calls, reference=reference, gold=gold, tests=tests, task=task,
-        )
+        from rmr1_plugin.judge import NoVerdictError, ascore_until_judged
+
+        def once():
+            return self.judge().ascore_group(
+                first["prompt"], [s["response"] for s in samples], strategy=self.settings.strategy,
+                max_calls=self.settings.max_calls, reference=reference, gold=gold, tests=tests, task=task,
+            )
+
+        if self.settings.no_verdict == "skip":
+            try:
+                scores = await once()
+            except NoVerdictError as error:
+                scores = error.scores
+        else:
+            scores = await ascore_until_judged(once, wait_s=self.settings.backend_wait_s)
         verified = scores.details.get("verification") or [None] * len(samples)
         return [
             {"reward_score": float(reward),

@@ -117,6 +117,14 @@ def check_recipe(config_dir: str | Path, name: str, overrides: Sequence[str] = (
         OmegaConf.resolve(cfg)
     except Exception as exc:  # an unset ${oc.env:...} and the like
         return problems + [f"does not resolve: {exc}".splitlines()[0]]
+    problems += missing_paths(cfg)
+    if trainer == "ppo_trainer" and (cfg.reward.get("reward_manager") or {}).get("name") == "rmr1_judge":
+        from rmr1_verl.manager import settings_from_config
+
+        try:
+            settings_from_config(cfg)
+        except ValueError as exc:
+            problems.append(str(exc))
     if trainer == "ppo_trainer" and not problems:
         from verl.trainer.ppo.utils import need_critic, need_reference_policy
         from verl.utils.config import validate_config
@@ -126,6 +134,33 @@ def check_recipe(config_dir: str | Path, name: str, overrides: Sequence[str] = (
         except (AssertionError, ValueError) as exc:
             problems.append(f"verl's validate_config: {exc}")
     return problems
+
+
+def missing_paths(cfg: DictConfig) -> list[str]:
+    """Data files and model folders the config names that do not exist (hub ids ``owner/name`` pass).
+
+    >>> from omegaconf import OmegaConf
+    >>> missing_paths(OmegaConf.create({"data": {"train_files": "/nowhere/train.parquet"}}))[0][:56]
+    'data.train_files: /nowhere/train.parquet does not exist '
+    """
+    problems = []
+    for key in ("data.train_files", "data.val_files"):
+        value = OmegaConf.select(cfg, key, default=None)
+        for file in [value] if isinstance(value, str) else list(value or []):
+            if not Path(str(file)).exists() and not str(file).startswith(("hdfs://", "s3://", "gs://")):
+                problems.append(f"{key}: {file} does not exist (run `rmr1 prepare ... --out <folder>` and set "
+                                "RMR1_DATA_DIR)")
+    for key in ("actor_rollout_ref.model.path", "model.path", "reward.reward_model.model_path"):
+        value = OmegaConf.select(cfg, key, default=None)
+        if key.startswith("reward.") and not OmegaConf.select(cfg, "reward.reward_model.enable", default=False):
+            continue
+        if isinstance(value, str) and _looks_local(value) and not Path(value).exists():
+            problems.append(f"{key}: {value} does not exist (a local model folder; hub ids look like owner/name)")
+    return problems
+
+
+def _looks_local(path: str) -> bool:
+    return path.startswith((".", "/", "~")) or path.count("/") != 1
 
 
 def _verl_version() -> str:

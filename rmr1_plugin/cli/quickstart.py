@@ -65,6 +65,20 @@ def run(args: argparse.Namespace) -> int:
 
     for noisy in ("transformers", "datasets", "httpx", "httpx2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.device and args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            print(f"rmr1 quickstart: --device {args.device}, but this torch build or machine has no CUDA "
+                  f"(torch {torch.__version__}); use --device cpu, or install a CUDA build of torch on a GPU machine",
+                  file=sys.stderr)
+            return 2
+    if args.no_progress:  # the trainers' bars follow disable_tqdm; these libraries draw their own
+        import datasets
+        import transformers
+
+        datasets.disable_progress_bars()
+        transformers.utils.logging.disable_progress_bar()
     preset = "smoke" if args.smoke else "full" if args.full else "default"
     out = Path(args.out)
     config = QuickstartConfig.preset(

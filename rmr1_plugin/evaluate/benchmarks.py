@@ -62,6 +62,22 @@ def load_benchmark(benchmark: str, data: str | Path, *, split: str | None = None
     return pairs
 
 
+#: Folders the benchmarks' own repositories ship their data in (cloned, not on the hub).
+LOCAL_LAYOUTS = ("RM-Bench/data", "RMB-Reward-Model-Benchmark/RMB_dataset")
+
+
+def looks_local(data: str | Path) -> bool:
+    """Whether ``data`` reads as a local path rather than a hub dataset id (``owner/name``).
+
+    >>> looks_local("RM-Bench/data"), looks_local("./rb.jsonl"), looks_local("allenai/reward-bench")
+    (True, True, False)
+    """
+    text = str(data)
+    return (text.startswith((".", "/", "~")) or text.count("/") >= 2 or Path(text).suffix.lower() in LOCAL_SUFFIXES
+            or any(text.rstrip("/").endswith(layout) for layout in LOCAL_LAYOUTS)
+            or Path(text.split("/", 1)[0]).is_dir())
+
+
 def _records(benchmark: str, data: str | Path, split: str) -> Iterable[tuple[str, str, int, dict[str, Any]]]:
     path = Path(data)
     files: list[Path]
@@ -72,6 +88,9 @@ def _records(benchmark: str, data: str | Path, split: str) -> Iterable[tuple[str
             files = [p for p in files if p.name != "total_dataset.json"]
         if not files:
             raise FileNotFoundError(f"{path}: no {', '.join(LOCAL_SUFFIXES)} files in this folder")
+    elif not path.exists() and looks_local(data):
+        raise FileNotFoundError(f"{data}: no such folder or file (a local path, so the hub is not tried); "
+                                "check the path, or give a hub dataset id such as allenai/reward-bench")
     else:
         files = [path]
     for file in files:

@@ -240,6 +240,16 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert "--backend replay needs --replay FILE" in capsys.readouterr().err
 
 
+def test_a_local_looking_data_path_that_does_not_exist_is_refused_without_asking_the_hub(tmp_path, capsys,
+                                                                                        monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    replay = tmp_path / "judge.jsonl"
+    replay.write_text("")
+    assert main(["eval", "--benchmark", "rm-bench", "--data", "RM-Bench/data", "--backend", "replay", "--replay",
+                 str(replay), "--out", str(tmp_path / "out"), "--no-progress"]) == 1
+    assert "RM-Bench/data: no such folder or file" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_tiny_local_model_runs_through_the_same_path(tiny_model_path, tmp_path):

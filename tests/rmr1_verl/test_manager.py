@@ -89,6 +89,34 @@ def test_verl_reward_loop_ranks_each_prompts_group(tiny_model_path, make_rollout
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("no_verdict", ["raise", "skip"])
+def test_a_dead_judge_server_stops_the_reward_loop_after_the_bounded_wait(tiny_model_path, make_rollouts, tmp_path,
+                                                                           no_verdict):
+    from verl.experimental.reward_loop.reward_loop import RewardLoopWorker
+
+    from rmr1_plugin import NoVerdictError
+    from rmr1_plugin.backends.local_server import free_port
+
+    config = compose_recipe(RECIPES, "policy_grpo_judge_external", [
+        f"actor_rollout_ref.model.path={tiny_model_path}", "actor_rollout_ref.rollout.n=2",
+        "actor_rollout_ref.rollout.val_kwargs.n=2", "data.train_batch_size=2", "reward.num_workers=1",
+        f"reward.reward_kwargs.base_url=http://127.0.0.1:{free_port()}/v1", "reward.reward_kwargs.model=judge",
+        "++reward.reward_kwargs.backend_wait_s=1", f"++reward.reward_kwargs.no_verdict={no_verdict}",
+        "++reward.reward_kwargs.backend_options={max_retries: 0}",
+    ])
+    data = make_rollouts(rollouts(QUESTION, ["4", "5"], "q1"))
+
+    async def score():
+        return await RewardLoopWorker(config).compute_score_batch(data)
+
+    if no_verdict == "skip":  # the explicit opt-in: no reward signal for the group, training goes on
+        assert [out["reward_score"] for out in asyncio.run(score())] == [0.0, 0.0]
+        return
+    with pytest.raises(NoVerdictError, match="backend failed for every comparison.*server reachable"):
+        asyncio.run(score())
+
+
+@pytest.mark.timeout(180)
 def test_math_rows_are_verified_before_the_judge_is_asked(tiny_model_path, make_rollouts, tmp_path):
     pytest.importorskip("rmr1_plugin.verify", reason="the verifiers (issue 3) are not merged yet")
     from verl.experimental.reward_loop.reward_loop import RewardLoopWorker

@@ -99,7 +99,9 @@ def test_ppo_recipe_passes_verl_validation(name, monkeypatch, tiny_model_path):
     validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
     # The dataclasses verl's trainer builds from these sections (types and field names checked).
     for section in ("actor_rollout_ref.rollout", "actor_rollout_ref.model", "algorithm", "reward.reward_model.rollout"):
-        omega_conf_to_dataclass(OmegaConf.select(cfg, section))
+        node = OmegaConf.select(cfg, section)
+        assert node is not None, f"{name} has no {section} section"
+        omega_conf_to_dataclass(node)
 
 
 @pytest.mark.parametrize("name", SFT)
@@ -137,10 +139,39 @@ def test_policy_recipes_keep_validation_groups_whole():
         assert rollout.val_kwargs.n == rollout.n >= 2
 
 
-def test_check_reports_what_verl_would_ignore_or_reject(monkeypatch, capsys):
+@pytest.fixture
+def prepared(tmp_path, monkeypatch, tiny_model_path):
+    """A user's environment after `rmr1 prepare --example`, with a local model for every recipe role."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    subprocess.run([sys.executable, "-m", "rmr1_plugin", "prepare", "--example", "--out", str(data)], check=True,
+                   capture_output=True)
+    for variable in ("RMR1_MODEL_PATH", "RMR1_POLICY_MODEL", "RMR1_JUDGE_MODEL"):
+        monkeypatch.setenv(variable, str(tiny_model_path))
+    monkeypatch.setenv("RMR1_DATA_DIR", str(data))
+    monkeypatch.setenv("RMR1_JUDGE_URL", "http://127.0.0.1:8001/v1")
+    return data
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["reward.reward_kwargs.strategy=swiss"], "reward.reward_kwargs.strategy: Input should be 'round_robin'"),
+    (["+reward.reward_kwargs.stratgy=knockout"], "reward.reward_kwargs.stratgy: Extra inputs are not permitted"),
+    (["data.train_files=/nowhere/train.parquet"], "data.train_files: /nowhere/train.parquet does not exist"),
+    (["actor_rollout_ref.model.path=./no/such/model"], "actor_rollout_ref.model.path: ./no/such/model does not exist"),
+])
+def test_check_refuses_what_cannot_work_at_start(prepared, overrides, message, capsys):
     from rmr1_verl.recipes import main
 
-    monkeypatch.setenv("RMR1_MODEL_PATH", "/models/distilled")
+    assert main([str(RECIPES), "policy_grpo_judge_external"]) == 0
+    assert main([str(RECIPES), "policy_grpo_judge_external", *overrides]) == 1
+    assert message in capsys.readouterr().out
+
+
+def test_check_reports_what_verl_would_ignore_or_reject(prepared, capsys):
+    from rmr1_verl.recipes import main
+
     assert main([str(RECIPES), "rlvr_qwen2.5-7b-instruct"]) == 0
     assert main([str(RECIPES), "rlvr_qwen2.5-7b-instruct", "+custom_reward_function.path=lm_as_judge.py",
                  "trainer.n_gpus_per_node=3"]) == 1

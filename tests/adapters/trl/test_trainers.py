@@ -89,9 +89,11 @@ def test_grpo_uses_the_judge_as_a_group_reward_with_rationale_and_diagnostics(ti
     assert len(rationale) > 0 and all("vs #" in r for r in rationale)
 
 
-def test_grpo_with_a_real_local_judge_that_gives_no_verdicts_skips_those_rewards(tiny_model_path, tmp_path):
+def test_grpo_with_a_real_local_judge_that_gives_no_verdicts_skips_those_rewards_when_asked(tiny_model_path,
+                                                                                           tmp_path):
     """The untrained tiny model as the judge, through the transformers backend: it never writes a
-    verdict, so the judge reward is None everywhere and the verifier's reward carries training."""
+    verdict; with no_verdict="skip" the judge reward is None everywhere and the verifier's reward
+    carries training."""
     from trl import GRPOConfig, GRPOTrainer
 
     from rmr1_plugin.backends import GenerationSettings, make_backend
@@ -100,7 +102,7 @@ def test_grpo_with_a_real_local_judge_that_gives_no_verdicts_skips_those_rewards
     judge = Judge(make_backend("transformers", model=str(tiny_model_path), device="cpu"),
                   JudgeConfig(generation=GenerationSettings(max_new_tokens=8)), cache=False, verifier=False)
     trainer = GRPOTrainer(
-        model=str(tiny_model_path), reward_funcs=[JudgeReward(judge, strategy="knockout"), math_reward],
+        model=str(tiny_model_path), reward_funcs=[JudgeReward(judge, strategy="knockout", no_verdict="skip"), math_reward],
         train_dataset=Dataset.from_list(policy_rows()),
         args=GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=2,
                         max_completion_length=4, **{**COMMON, "max_steps": 1}))
@@ -108,6 +110,25 @@ def test_grpo_with_a_real_local_judge_that_gives_no_verdicts_skips_those_rewards
     assert logged(trainer, "rmr1/no_verdict_rate") == [1.0]
     assert finite(logged(trainer, "reward"))           # None judge rewards did not poison the total
     assert finite(logged(trainer, "rewards/math_reward/mean"))
+
+
+def test_grpo_stops_with_the_backends_error_when_its_judge_server_is_dead(tiny_model_path, tmp_path):
+    """A judge server that is not running: after the bounded wait, training stops (never trains on None)."""
+    from trl import GRPOConfig, GRPOTrainer
+
+    from rmr1_plugin import NoVerdictError
+    from rmr1_plugin.backends.local_server import free_port
+    from rmr1_trl import JudgeSpec
+
+    spec = JudgeSpec(model="judge", base_urls=[f"http://127.0.0.1:{free_port()}/v1"], strategy="knockout",
+                     group_size=2, backend_wait_s=1.0, backend_options={"max_retries": 0})
+    trainer = GRPOTrainer(
+        model=str(tiny_model_path), reward_funcs=[JudgeReward(spec=spec)], train_dataset=Dataset.from_list(policy_rows()),
+        args=GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=2,
+                        max_completion_length=4, **{**COMMON, "max_steps": 1}))
+    with pytest.raises(NoVerdictError, match="backend failed for every comparison.*server reachable"):
+        trainer.train()
+    assert trainer.state.global_step == 0
 
 
 def test_rloo_uses_the_judge_reward(tiny_model_path, tmp_path):
