@@ -302,7 +302,8 @@ def test_a_failing_verifier_leaves_the_pair_to_the_judge():
 
 
 def test_the_default_verifier_is_the_verify_module_when_present():
-    verify = pytest.importorskip("rmr1_plugin.verify", reason="rmr1_plugin.verify (issue 3) is not merged yet")
+    from rmr1_plugin import verify
+
     judge = Judge(ReplayBackend.from_records([], missing="raise"))
     assert judge.verifier is not None and judge.verifier.one is verify.route
     pair = JudgePair(question="What is 6*7?", answer_a="The answer is \\boxed{42}.",

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from omegaconf import DictConfig, OmegaConf
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from verl import DataProto
+from verl.experimental.reward_loop.reward_manager import register
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
 from rmr1_verl.groups import GroupCollector
@@ -286,8 +287,7 @@ def _messages(raw_prompt: Any) -> list[dict[str, str]]:
     return [{"role": str(m["role"]), "content": str(m["content"])} for m in list(raw_prompt)]
 
 
-# When this module is imported before verl's plug-ins ran (it imports verl, which loads the
-# plug-in while this module is half-done), register here, now that the class exists.
-from rmr1_verl import plugin as _plugin  # noqa: E402
-
-_plugin.register()
+# verl's own registry, the way its managers register. ``source=importlib`` loads this file a second
+# time under another module name; only the canonical module registers, so the copies never collide.
+if __name__ == "rmr1_verl.manager":
+    register(MANAGER_NAME)(RMR1JudgeRewardManager)

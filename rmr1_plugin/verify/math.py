@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -39,7 +38,7 @@ def default_pool() -> DeadlinePool:
     """The process-wide math pool (one worker per core), started on first use."""
     global _pool
     with _pool_lock:
-        if _pool is None or _pool._closed or _pool._owner != os.getpid():
+        if _pool is None or not _pool.usable:
             _pool = DeadlinePool(_TASK, memory_mb=WORKER_MEMORY_MB)
         return _pool
 

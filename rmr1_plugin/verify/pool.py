@@ -6,9 +6,9 @@ sent to a worker *process* over a pipe and the calling thread waits with ``selec
 overruns its deadline is killed (its whole process group) and replaced, so the caller always gets
 an answer in time. Workers run ``module:function`` tasks on JSON values and cap their own memory.
 
->>> pool = DeadlinePool("rmr1_plugin.verify.pool:echo", workers=1)
+>>> pool = DeadlinePool("json:dumps", workers=1)
 >>> [o.value for o in pool.map([1, "two"], deadline=30)]
-[1, 'two']
+['1', '"two"']
 >>> pool.close()
 """
 
@@ -110,6 +110,11 @@ class DeadlinePool:
         atexit.register(self.close)
 
     # -- public -----------------------------------------------------------------------------
+
+    @property
+    def usable(self) -> bool:
+        """Whether :meth:`map` can run here: not closed, and created in this process (not a fork)."""
+        return not self._closed and os.getpid() == self._owner
 
     def call(self, item: Any, *, deadline: float) -> Outcome:
         """Run one item; see :meth:`map`."""
@@ -253,22 +258,3 @@ def _death_message(code: int | None, memory_mb: int) -> str:
     if code is not None and code < 0:
         return f"worker killed by signal {signal.Signals(-code).name}"
     return f"worker exited with code {code} (out of memory under the {memory_mb} MiB cap?)"
-
-
-# Small tasks for the doctest, the tests and the benchmark.
-
-
-def echo(item: Any) -> Any:
-    """A task that returns its input."""
-    return item
-
-
-def allocate(megabytes: int) -> int:
-    """A task that allocates ``megabytes`` MiB and returns its size."""
-    return len(bytearray(megabytes << 20)) >> 20
-
-
-def sleep_then_echo(item: dict) -> Any:
-    """A task that sleeps ``item["sleep"]`` seconds, then returns ``item["value"]``."""
-    time.sleep(item["sleep"])
-    return item.get("value")

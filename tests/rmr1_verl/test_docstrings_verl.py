@@ -14,8 +14,6 @@ MODULES = ["rmr1_verl.rlvr", "rmr1_verl.groups", "rmr1_verl.recipes", "rmr1_verl
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    if name == "rmr1_verl.verifiers":
-        pytest.importorskip("rmr1_plugin.verify", reason="the verifiers (issue 3) are not merged yet")
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0, f"{name} has no examples"
     assert result.failed == 0

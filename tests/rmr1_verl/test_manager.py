@@ -118,7 +118,6 @@ def test_a_dead_judge_server_stops_the_reward_loop_after_the_bounded_wait(tiny_m
 
 @pytest.mark.timeout(180)
 def test_math_rows_are_verified_before_the_judge_is_asked(tiny_model_path, make_rollouts, tmp_path):
-    pytest.importorskip("rmr1_plugin.verify", reason="the verifiers (issue 3) are not merged yet")
     from verl.experimental.reward_loop.reward_loop import RewardLoopWorker
 
     answers = ["So it is \\boxed{4}.", "So it is \\boxed{5}.", "Four: \\boxed{4}"]

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("verl")
-pytest.importorskip("rmr1_plugin.backends.openai", reason="the engine's OpenAI backend (issue 4) is not merged yet")
 uvicorn = pytest.importorskip("uvicorn")
 fastapi = pytest.importorskip("fastapi")
 

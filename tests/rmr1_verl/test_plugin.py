@@ -18,8 +18,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 LOOKUP = (
     "import verl\n"
-    "from verl.experimental.reward_loop.reward_manager.registry import REWARD_MANAGER\n"
-    "cls = REWARD_MANAGER.get('rmr1_judge')\n"
+    "from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls\n"
+    "try:\n"
+    "    cls = get_reward_manager_cls('rmr1_judge')\n"
+    "except ValueError:\n"
+    "    cls = None\n"
     "print('REGISTERED' if cls else 'MISSING', cls and cls.__module__)\n"
 )
 
@@ -97,3 +100,20 @@ def test_manager_loads_through_verls_importlib_source(tmp_path):
         "source": "importlib", "name": "RMR1JudgeRewardManager",
         "module": {"path": "pkg://rmr1_verl.manager", "name": "custom_reward_manager"}}}})
     assert resolve_reward_manager_cls(config) is RMR1JudgeRewardManager
+
+
+def test_a_second_copy_loaded_by_file_path_does_not_collide():
+    """verl's importlib source can load manager.py under another module name; only the canonical
+    module registers, so verl's register() never sees two classes for one name."""
+    import importlib.util
+
+    from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls
+
+    from rmr1_verl.manager import RMR1JudgeRewardManager
+
+    path = REPO / "adapters" / "rmr1_verl" / "manager.py"
+    spec = importlib.util.spec_from_file_location("a_second_copy_of_the_manager", path)
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+    assert copy.RMR1JudgeRewardManager is not RMR1JudgeRewardManager
+    assert get_reward_manager_cls("rmr1_judge") is RMR1JudgeRewardManager

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("verl")
-pytest.importorskip("rmr1_plugin.verify", reason="the verifiers (issue 3) are not merged yet")
 
 from rmr1_verl.recipes import compose_recipe  # noqa: E402
 from rmr1_verl.verifiers import code_compute_score, code_tests, compute_score, math_compute_score  # noqa: E402

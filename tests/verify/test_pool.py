@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from rmr1_plugin.verify.pool import DeadlinePool
 
+HERE = str(Path(__file__).resolve().parent)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pool_tasks_importable():
+    """The workers import their task by name: put this folder (pool_tasks.py) on their path."""
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [HERE, before]))
+    yield
+    if before is None:
+        del os.environ["PYTHONPATH"]
+    else:
+        os.environ["PYTHONPATH"] = before
+
 
 @pytest.fixture(scope="module")
 def sleepy():
-    pool = DeadlinePool("rmr1_plugin.verify.pool:sleep_then_echo", workers=2)
+    pool = DeadlinePool("pool_tasks:sleep_then_echo", workers=2)
     yield pool
     pool.close()
 
@@ -59,7 +75,7 @@ def test_concurrent_callers_share_the_workers_without_mixing_answers(sleepy):
 
 @pytest.mark.timeout(60)
 def test_memory_is_capped_per_worker_and_the_batch_goes_on():
-    pool = DeadlinePool("rmr1_plugin.verify.pool:allocate", workers=1, memory_mb=512)
+    pool = DeadlinePool("pool_tasks:allocate", workers=1, memory_mb=512)
     try:
         outcomes = pool.map([8, 4096, 8], deadline=30)
     finally:
@@ -70,7 +86,7 @@ def test_memory_is_capped_per_worker_and_the_batch_goes_on():
 
 @pytest.mark.timeout(60)
 def test_task_exceptions_are_errors_not_crashes():
-    pool = DeadlinePool("rmr1_plugin.verify.pool:sleep_then_echo", workers=1)
+    pool = DeadlinePool("pool_tasks:sleep_then_echo", workers=1)
     try:
         outcomes = pool.map([{"nosleep": 1}, {"sleep": 0, "value": 2}], deadline=30)
     finally:
@@ -82,7 +98,7 @@ def test_task_exceptions_are_errors_not_crashes():
 def test_bad_task_names_and_closed_pools_are_refused():
     with pytest.raises(ValueError, match="module:function"):
         DeadlinePool("no_colon")
-    pool = DeadlinePool("rmr1_plugin.verify.pool:echo", workers=1)
+    pool = DeadlinePool("pool_tasks:echo", workers=1)
     pool.close()
     with pytest.raises(RuntimeError, match="closed"):
         pool.map([1], deadline=1)
