@@ -154,8 +154,9 @@ def run_seed(config: QuickstartConfig, progress: Callable[[str], None]) -> dict[
 
     rewards: dict[str, tuple[Callable[..., Any], dict[str, float]]] = {
         "rmr1_adaptive": (JudgeReward(make_judge(judge, config), strategy="adaptive", max_calls=2 * group,
-                                      group_size=group), judge_row),
-        "direct": (JudgeReward(make_judge(direct, config), strategy=config.strategy, group_size=group),
+                                      group_size=group, no_verdict=config.judge_no_verdict), judge_row),
+        "direct": (JudgeReward(make_judge(direct, config), strategy=config.strategy, group_size=group,
+                               no_verdict=config.judge_no_verdict),
                    {**_judge_metrics(direct_stages.stages[0].metrics),
                     "reward_train_seconds": direct_stages.stages[0].seconds}),
         "scalar_rm": (ScalarReward(scalar_path), {**scalar_metrics, "reward_train_seconds": scalar_seconds,

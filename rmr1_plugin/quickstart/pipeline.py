@@ -92,6 +92,9 @@ class QuickstartConfig(BaseModel):
     grpo_lr: float = 1e-4
     grpo_beta: float = 0.04
     strategy: str = "round_robin"
+    judge_no_verdict: Literal["raise", "skip"] = Field(
+        "raise", description="a policy group in which the judge names no winner at all: stop the run (a broken "
+                             "judge) or skip the group (smoke-size judges, trained for a few steps)")
     eval_samples: int = 64
     judge_max_new_tokens: int = 48
     progress_bars: bool = True
@@ -101,7 +104,7 @@ class QuickstartConfig(BaseModel):
         """``smoke`` (CI: every stage, few steps), ``default`` (the targets) or ``full`` (longer)."""
         steps: dict[str, dict[str, Any]] = {
             "smoke": dict(sft_steps=30, rlvr_steps=2, warmup_steps=10, grpo_steps=2, eval_samples=4,
-                          held_out_pairs=40, validation_pairs=40),
+                          held_out_pairs=40, validation_pairs=40, judge_no_verdict="skip"),
             "default": {},
             "full": dict(sft_steps=1600, rlvr_steps=32, warmup_steps=400, grpo_steps=60),
         }
@@ -488,7 +491,8 @@ def run_quickstart(config: QuickstartConfig, progress: Callable[[str], None] = l
     done = stage("policy_grpo", f"policy GRPO on the same {len(splits.policy_train)} questions, the judge "
                                 f"({config.strategy}) as the only reward")
     reward = HackingProbe(JudgeReward(make_judge(judge_path, config), strategy=config.strategy,
-                                      group_size=config.grpo_generations), config.grpo_generations, "rmr1_judge")
+                                      group_size=config.grpo_generations, no_verdict=config.judge_no_verdict),
+                          config.grpo_generations, "rmr1_judge")
     policy_path, history = policy_grpo(policy_path, [reward], splits, config, config.out / "policy-grpo")
     metrics = policy_metrics(policy_path, splits, config)
     metrics["hacking"] = reward.rate

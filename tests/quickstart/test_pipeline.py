@@ -33,7 +33,8 @@ def test_every_stage_runs_and_reports(tmp_path):
     config = QuickstartConfig(out=tmp_path / "qs", pretrain_steps=2, sft_steps=3, sft_batch=4, rlvr_steps=1,
                               rlvr_prompts=2, warmup_steps=2, warmup_batch=4, grpo_steps=1, grpo_prompts=2,
                               grpo_generations=4,
-                              eval_samples=2, held_out_pairs=10, judge_max_new_tokens=8, device="cpu")
+                              eval_samples=2, held_out_pairs=10, judge_max_new_tokens=8, device="cpu",
+                              judge_no_verdict="skip")  # a judge trained for 3 steps names no winner
     result = run_quickstart(config, progress=lambda line: None)
     assert [s.name for s in result.stages] == [
         "build", "judge_pretrain", "judge_distill", "judge_sft", "judge_rlvr", "policy_warmup", "policy_grpo"]
