@@ -89,7 +89,7 @@ def _records(benchmark: str, data: str | Path, split: str) -> Iterable[tuple[str
         if not files:
             raise FileNotFoundError(f"{path}: no {', '.join(LOCAL_SUFFIXES)} files in this folder")
     elif not path.exists() and looks_local(data):
-        raise FileNotFoundError(f"{data}: no such folder or file (a local path, so the hub is not tried); "
+        raise FileNotFoundError(f"{data}: no such file or folder (a local path, so the hub is not tried); "
                                 "check the path, or give a hub dataset id such as allenai/reward-bench")
     else:
         files = [path]

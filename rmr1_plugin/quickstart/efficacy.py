@@ -147,6 +147,7 @@ def run_seed(config: QuickstartConfig, progress: Callable[[str], None]) -> dict[
 
     direct_stages = QuickstartResult(config=config)
     direct = train_judge(init, splits, config, stage_timer(direct_stages, progress), chain=False, name="direct")
+    direct_sft = next(s for s in direct_stages.stages if s.name == "direct_sft")
     progress("training the scalar Bradley-Terry reward model (TRL RewardTrainer)")
     start = time.perf_counter()
     scalar_path, scalar_metrics = train_scalar_rm(init, splits, config, config.out / "scalar-rm")
@@ -157,8 +158,7 @@ def run_seed(config: QuickstartConfig, progress: Callable[[str], None]) -> dict[
                                       group_size=group, no_verdict=config.judge_no_verdict), judge_row),
         "direct": (JudgeReward(make_judge(direct, config), strategy=config.strategy, group_size=group,
                                no_verdict=config.judge_no_verdict),
-                   {**_judge_metrics(direct_stages.stages[0].metrics),
-                    "reward_train_seconds": direct_stages.stages[0].seconds}),
+                   {**_judge_metrics(direct_sft.metrics), "reward_train_seconds": direct_sft.seconds}),
         "scalar_rm": (ScalarReward(scalar_path), {**scalar_metrics, "reward_train_seconds": scalar_seconds,
                                                   "calls_per_group": float(group)}),
         "verifier": (math_reward, {**_verifier_accuracy(splits), "reward_train_seconds": 0.0,

@@ -347,6 +347,8 @@ class RewardService:
     async def _score_groups(
         self, jobs: Sequence[_GroupJob], max_calls: int | None, partial: bool
     ) -> list[GroupResult]:
+        from rmr1_plugin.judge import NoVerdictError
+
         # Always the strict judge: a comparison lost to a backend failure would otherwise count as
         # a draw and the group would get made-up rewards. With ``partial`` the failed group is
         # answered with nulls and the reason instead.
@@ -362,6 +364,11 @@ class RewardService:
                 )
             except (LimitError, ValueError, TypeError):
                 raise  # bad input: the request's fault
+            except NoVerdictError as exc:
+                if exc.scores is None:
+                    raise BackendUnavailable(_reason(exc)) from exc
+                # Judged, and no comparison named a winner: count it like any group, then fail it below.
+                scores = exc.scores
             except Exception as exc:
                 # The engine gave up on the group (its backend failed, or no comparison got a
                 # verdict): a failed group, never a made-up reward.

@@ -247,7 +247,7 @@ def test_a_local_looking_data_path_that_does_not_exist_is_refused_without_asking
     replay.write_text("")
     assert main(["eval", "--benchmark", "rm-bench", "--data", "RM-Bench/data", "--backend", "replay", "--replay",
                  str(replay), "--out", str(tmp_path / "out"), "--no-progress"]) == 1
-    assert "RM-Bench/data: no such folder or file" in capsys.readouterr().err
+    assert "RM-Bench/data: no such file or folder" in capsys.readouterr().err
 
 
 @pytest.mark.slow
