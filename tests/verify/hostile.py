@@ -62,23 +62,32 @@ _POLY_PROMPT = (
 _POLY_TESTS = ("def check(candidate):\n"
                "    for coeffs in ([1, 2], [-6, 11, -6, 1], [2, -3, 1]):\n"
                "        assert math.fabs(poly(coeffs, candidate(coeffs))) < 1e-4\n",)
-_HOLD = (  # fork children that each hold some memory; the answer is right only if all of them got it
+_HOLD = (  # fork children that hold their memory at the same time; right only if every one of them lived
+    # Each child reports once its memory is touched and keeps it until the parent lets go, so they
+    # all hold it together; a child the kernel killed for memory exits by a signal. Counting reports
+    # alone is not enough: a group bound may kill a holder after it reported, and the next one fits.
     "import os, select, time\n"
     "def _hold(children, megabytes):\n"
     "    r, w = os.pipe()\n"
+    "    go_r, go_w = os.pipe()\n"
+    "    pids = []\n"
     "    for _ in range(children):\n"
     "        try: pid = os.fork()\n"
     "        except OSError: break\n"
     "        if pid == 0:\n"
+    "            os.close(go_w)\n"
     "            blob = b'x' * (megabytes << 20)\n"
-    "            os.write(w, b'1'); time.sleep(4); os._exit(0)\n"
+    "            os.write(w, b'1'); os.read(go_r, 1); os._exit(0)\n"
+    "        pids.append(pid)\n"
     "    os.close(w)\n"
     "    got, end = b'', time.monotonic() + 4\n"
     "    while len(got) < children and select.select([r], [], [], max(0, end - time.monotonic()))[0]:\n"
     "        chunk = os.read(r, 64)\n"
     "        if not chunk: break\n"
     "        got += chunk\n"
-    "    return len(got) == children\n"
+    "    os.close(go_w)\n"
+    "    lived = [os.waitpid(pid, 0)[1] == 0 for pid in pids]\n"
+    "    return len(got) == children and len(lived) == children and all(lived)\n"
 )
 _THREADS = (
     "import threading, time\n"
