@@ -270,7 +270,9 @@ def test_tiny_local_model_runs_through_the_same_path(tiny_model_path, tmp_path):
 
 @pytest.mark.timeout(300)
 def test_an_interrupted_or_killed_run_resumes_with_every_sample_exactly_once(shared_dir, tmp_path):
-    data = small_rm_bench(shared_dir, tmp_path / "rm-bench", per_file=20)
+    # Replayed verdicts are judged in about a millisecond each: enough comparisons that a busy
+    # machine's test process cannot miss the window between the 30th line and the end of the run.
+    data = small_rm_bench(shared_dir, tmp_path / "rm-bench", per_file=40)
     pairs = load_benchmark("rm-bench", data)
     right = right_on_share(0.7)
     replay = record_generations(pairs, tmp_path / "judge.jsonl", right)
