@@ -225,14 +225,10 @@ def _judge_pair(pair_type: Any, prompt: Any, first: Any, second: Any, columns: d
 
 
 def _raise_if_undecided(verdicts: Sequence[Any]) -> None:
-    """Raise :class:`NoVerdictError` when a pair (a group of one comparison) got no verdict.
-
-    The cause is ``"backend_error"`` (worth waiting for) only when every undecided pair failed in the backend.
-    """
+    """Raise :class:`NoVerdictError` when a pair (a group of one comparison) got no verdict."""
     failures = [v.error or "no verdict" for v in verdicts if v.winner is None]
     if failures:
-        backend_down = all("backend error" in f for f in failures)
-        raise NoVerdictError("backend_error" if backend_down else "no_verdict", failures[0], len(failures))
+        raise NoVerdictError.from_failures(failures)
 
 
 def _decided_candidates(scores: Any, n: int) -> list[bool]:
