@@ -76,6 +76,18 @@ class NoVerdictError(JudgeError):
         super().__init__(f"no verdict for a group of completions: {what} ({comparisons} comparison(s)); "
                          f"first error: {first_error}")
 
+    @classmethod
+    def from_failures(cls, failures: Sequence[str], scores: GroupScores | None = None) -> NoVerdictError:
+        """The error for comparisons that all failed, given each one's error text.
+
+        The cause is ``"backend_error"`` (worth waiting for) only when every one failed in the backend.
+
+        >>> NoVerdictError.from_failures(["backend error: refused", "no_verdict"]).cause
+        'no_verdict'
+        """
+        backend_down = all("backend error" in f for f in failures)
+        return cls("backend_error" if backend_down else "no_verdict", failures[0], len(failures), scores)
+
 
 async def ascore_until_judged(score: Callable[[], Awaitable[GroupScores]], *, wait_s: float,
                               first_delay_s: float = 1.0, max_delay_s: float = 30.0) -> GroupScores:
@@ -509,9 +521,7 @@ class Judge:
             scores.rewards = scores.rewards[:ref_index]
         scores.details.update(counts, verification=outcomes[: len(completions)], texts=texts)
         if counts["judged_pairs"] and not counts["verified_pairs"] and counts["no_verdict"] == counts["judged_pairs"]:
-            backend_down = all("backend error" in f for f in failures)
-            raise NoVerdictError("backend_error" if backend_down else "no_verdict", failures[0],
-                                 counts["judged_pairs"], scores)
+            raise NoVerdictError.from_failures(failures, scores)
         return scores
 
 

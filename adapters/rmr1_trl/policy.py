@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
-from rmr1_plugin.judge import NoVerdictError, ascore_until_judged
+from rmr1_plugin.judge import NoVerdictError, ascore_until_judged, run_sync
 from rmr1_trl.config import JudgeSpec, spec_from_env
 from rmr1_trl.groups import find_groups
 from rmr1_trl.text import completion_text
@@ -133,7 +133,7 @@ class JudgeReward(_JudgeHolder):
         rewards: list[float | None] = [None] * len(texts)
         rationale = [""] * len(texts)
         calls = 0
-        for group, scores in zip(groups, results):
+        for group, scores in zip(groups, results, strict=True):
             calls += scores.calls
             decided = _decided_candidates(scores, len(group))
             for k, i in enumerate(group):
@@ -155,13 +155,20 @@ class PairwiseJudgeReward(_JudgeHolder):
 
     OnlineDPO calls reward functions with ``prompts = 2 * batch_prompts`` and completions laid out
     ``[p0c0, p1c0, ..., p0c1, p1c1, ...]``; completion ``i`` and ``i + B`` answer the same prompt.
-    The winner gets +1, the other -1; with no verdict both get 0 (OnlineDPO has no notion of a
-    missing reward, and 0/0 leaves the pair's order to chance rather than to a fake preference).
+    The winner gets +1, the other -1. Each pair is a group of one comparison, so the no-verdict rule
+    of :class:`JudgeReward` applies: a pair without a verdict raises :class:`rmr1_plugin.NoVerdictError`
+    and stops training (after retrying a down backend with backoff for ``backend_wait_s`` seconds),
+    never a tie. ``no_verdict="skip"`` instead gives such a pair 0/0 (an explicit choice: OnlineDPO has
+    no notion of a missing reward, and 0/0 leaves the pair's order to chance).
     Synchronous, because OnlineDPO does not await reward functions.
     """
 
-    def __init__(self, judge: Any = None, *, spec: JudgeSpec | None = None, name: str = "rmr1_pairwise_judge"):
+    def __init__(self, judge: Any = None, *, spec: JudgeSpec | None = None, backend_wait_s: float | None = None,
+                 no_verdict: Literal["raise", "skip"] | None = None, name: str = "rmr1_pairwise_judge"):
         super().__init__(judge, spec, name)
+        base = self.spec or JudgeSpec()
+        self.backend_wait_s = backend_wait_s if backend_wait_s is not None else base.backend_wait_s
+        self.no_verdict = no_verdict or base.no_verdict
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[Any], *,
                  log_metric: Callable[[str, float], None] | None = None, **columns: Any) -> list[float]:
@@ -181,7 +188,15 @@ class PairwiseJudgeReward(_JudgeHolder):
                     "[p0c0, p1c0, ..., p0c1, p1c1, ...]) but their prompts differ"
                 )
             pairs.append(_judge_pair(JudgePair, prompts[i], completions[i], completions[i + half], columns, i))
-        verdicts = self.judge.judge(pairs)
+        judge = self.judge
+
+        async def once() -> list[Any]:
+            verdicts = await judge.ajudge(pairs)
+            if self.no_verdict == "raise":
+                _raise_if_undecided(verdicts)
+            return verdicts
+
+        verdicts = run_sync(ascore_until_judged(once, wait_s=self.backend_wait_s))
         rewards = [0.0] * len(texts)
         for i, verdict in enumerate(verdicts):
             if verdict.winner is not None:
@@ -207,6 +222,13 @@ def _judge_pair(pair_type: Any, prompt: Any, first: Any, second: Any, columns: d
         conversation_b=conversation + [{"role": "assistant", "content": completion_text(second)}],
         **extras,
     )
+
+
+def _raise_if_undecided(verdicts: Sequence[Any]) -> None:
+    """Raise :class:`NoVerdictError` when a pair (a group of one comparison) got no verdict."""
+    failures = [v.error or "no verdict" for v in verdicts if v.winner is None]
+    if failures:
+        raise NoVerdictError.from_failures(failures)
 
 
 def _decided_candidates(scores: Any, n: int) -> list[bool]:

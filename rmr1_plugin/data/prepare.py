@@ -35,6 +35,9 @@ class PrepareReport(BaseModel):
     sft_rows: int = 0
     skipped: Counter = Field(default_factory=Counter)
     label_counts: Counter = Field(default_factory=Counter)
+    #: Chains written for the other A/B placement: swapped to the drawn one, or kept (unsafe to swap).
+    chains_swapped: int = 0
+    chains_unswapped: int = 0
     outputs: dict[str, str] = Field(default_factory=dict)
 
     def summary(self) -> str:
@@ -43,6 +46,9 @@ class PrepareReport(BaseModel):
             lines.append("labels: " + ", ".join(f"{k}={v}" for k, v in sorted(self.label_counts.items())))
         if self.sft_rows:
             lines.append(f"SFT rows: {self.sft_rows}")
+        if self.chains_swapped or self.chains_unswapped:
+            lines.append(f"chains swapped to the balanced placement: {self.chains_swapped}; kept at their own "
+                         f"(a bare A/B in the text, unsafe to swap): {self.chains_unswapped}")
         for reason, count in sorted(self.skipped.items()):
             lines.append(f"skipped ({reason}): {count}")
         for kind, path in self.outputs.items():
@@ -99,10 +105,13 @@ def pair_rows(
 
     The chosen answer goes to A or B in seeded random blocks of two (one A, one B), so labels stay
     balanced to within one and are reproducible. A pair that has a distilled
-    chain in ``chains`` (keyed by pair id, ``{"chain": str, "label": "model_a"|"model_b"}``) keeps
-    the placement the chain was written for, and becomes an SFT row only if the chain's verdict
-    names the labelled winner (as in RM-R1's distillation data). Records may also carry their
-    chain in ``chain`` and ``label`` fields.
+    chain in ``chains`` (keyed by pair id, ``{"chain": str, "label": "model_a"|"model_b"}``) takes
+    the drawn placement too: a chain written for the other one is swapped (answers and verdict, as
+    ``rmr1 distill`` rebalances), since the RM-R1 recipe wants A/B balance in its SFT data; only a
+    chain that cannot be swapped safely keeps the placement it was written for (counted in
+    ``report.chains_unswapped``). It becomes an SFT row only if its verdict names the labelled winner
+    (as in RM-R1's distillation data). Records may also carry their chain in ``chain`` and ``label``
+    fields.
     """
     report = report if report is not None else PrepareReport()
     positions = balanced_positions(random.Random(seed))
@@ -115,12 +124,10 @@ def pair_rows(
             continue
         chain = (chains or {}).get(pair.id) or pair.meta.get("chain")
         position = next(positions)  # drawn for every pair so placements do not depend on which have chains
+        _, _, label = place_pair(pair.chosen, pair.rejected, chosen_position=position)
+        text = None
         if chain is not None:
-            label = chain.get("label")
-            if label not in ("model_a", "model_b"):
-                raise RecordError(f"chain for pair {pair.id!r}", "label", f"expected 'model_a' or 'model_b', got {label!r}")
-        else:
-            _, _, label = place_pair(pair.chosen, pair.rejected, chosen_position=position)
+            text, label = _chain_at(chain, label, pair.id, report)
         messages = judge_messages_for(pair, label == "model_a", style=style, neutralize=neutralize)
         index = len(rl_rows)
         extra_info = {"index": index, "id": pair.id, "subset": pair.subset, "format": pair.meta.get("format"),
@@ -135,7 +142,6 @@ def pair_rows(
         })
         report.label_counts[label] += 1
         if chain is not None:
-            text = chain.get("chain")
             verdict = parse_verdict(text) if isinstance(text, str) else None
             if verdict is None or verdict.winner is None:
                 report.skipped[f"chain without a verdict ({verdict.error if verdict else 'no text'})"] += 1
@@ -146,6 +152,23 @@ def pair_rows(
                                  "id": pair.id, "ground_truth": label})
     report.rows, report.sft_rows = len(rl_rows), len(sft_rows)
     return rl_rows, sft_rows
+
+
+def _chain_at(chain: Mapping[str, Any], drawn: str, pair_id: str, report: PrepareReport) -> tuple[Any, str]:
+    """A distilled chain and its label at the drawn placement: swapped when it was written for the other one."""
+    from rmr1_plugin.distill.chains import swap_positions  # imported here: rmr1_plugin.distill imports this module
+
+    label, text = chain.get("label"), chain.get("chain")
+    if label not in ("model_a", "model_b"):
+        raise RecordError(f"chain for pair {pair_id!r}", "label", f"expected 'model_a' or 'model_b', got {label!r}")
+    if label == drawn or not isinstance(text, str):
+        return text, label
+    swapped = swap_positions(text)
+    if swapped is None:
+        report.chains_unswapped += 1
+        return text, label
+    report.chains_swapped += 1
+    return swapped, drawn
 
 
 def policy_rows(pairs: Iterable[PreferencePair]) -> list[dict[str, Any]]:

@@ -153,6 +153,28 @@ class TestDistillationRows:
         assert parse_verdict(sft["completion"][0]["content"]).label == "model_b"
         assert sft["completion"][0]["role"] == "assistant"
 
+    def test_labels_stay_balanced_when_every_chain_was_written_with_the_chosen_answer_at_a(self, tmp_path):
+        """The RM-R1 recipe wants A/B balance in SFT data: chains follow the drawn placement, swapped."""
+        pairs = [{"id": f"p{i}", "prompt": f"{i}+{i}?", "chosen": str(2 * i), "rejected": str(2 * i + 1)}
+                 for i in range(8)]
+        written_at_a = "<eval><quote_A>{}</quote_A> is right; Chatbot B is not.</eval><answer>[[A]]</answer>"
+        chains = [{"id": f"p{i}", "label": "model_a", "chain": written_at_a.format(2 * i)} for i in range(8)]
+        chains[7]["chain"] = "A is right. <answer>[[A]]</answer>"   # a bare letter: unsafe to swap, kept at A
+        source, chain_file = write_jsonl(tmp_path / "pairs.jsonl", pairs), write_jsonl(tmp_path / "c.jsonl", chains)
+        report = prepare([source], tmp_path / "out", chains=chain_file, progress=False)
+        assert report.sft_rows == 8 and not report.skipped
+        assert abs(report.label_counts["model_a"] - report.label_counts["model_b"]) <= 2   # one unswappable chain
+        assert report.chains_swapped >= 3 and report.chains_unswapped <= 1
+        assert "chains swapped to the balanced placement" in report.summary()
+        for _, row in read_records(tmp_path / "out" / "sft_train.jsonl"):
+            chosen = str(2 * int(row["id"][1:]))
+            position = "A" if row["ground_truth"] == "model_a" else "B"
+            text = row["completion"][0]["content"]
+            assert f"[The Start of Chatbot {position}'s Response]\n{chosen}\n" in row["prompt"][1]["content"]
+            assert parse_verdict(text).label == row["ground_truth"]
+            if row["id"] != "p7":
+                assert f"<quote_{position}>{chosen}</quote_{position}>" in text   # the chain's quote moved too
+
     def test_chains_inside_the_records(self, tmp_path):
         source = write_jsonl(tmp_path / "pairs.jsonl", [
             {"id": "p1", "prompt": "2+2?", "chosen": "4", "rejected": "5", "label": "model_a",

@@ -10,7 +10,7 @@ import pytest
 from rmr1_plugin.backends import GenerationSettings
 from rmr1_plugin.backends.openai import OpenAIBackend
 from rmr1_plugin.data import load_pairs, prepare, read_records
-from rmr1_plugin.distill.chains import hint_leaks
+from rmr1_plugin.distill.chains import hint_leaks, other_label, swap_positions
 from rmr1_plugin.distill.run import DistillConfig, distill
 from rmr1_plugin.distill.teachers import BatchTeacher, OnlineTeacher
 from rmr1_plugin.quickstart.teacher import ProgrammaticServer
@@ -65,9 +65,14 @@ def test_pass1_filter_pass2_then_prepare_rows_that_sft_trainer_accepts(tmp_path,
     assert prepared.sft_rows == 10 and not prepared.skipped
     rows = [row for _, row in read_records(tmp_path / "data" / "sft_train.jsonl")]
     by_id = {r["id"]: r for r in kept}
+    swapped = 0
     for row in rows:
-        assert row["completion"][0]["content"] == by_id[row["id"]]["chain"]
-        assert row["ground_truth"] == by_id[row["id"]]["label"]
+        chain, label = by_id[row["id"]]["chain"], by_id[row["id"]]["label"]
+        if row["ground_truth"] != label:  # a chain distill re-labelled goes back to prepare's balanced draw
+            chain, label, swapped = swap_positions(chain), other_label(label), swapped + 1
+        assert (row["completion"][0]["content"], row["ground_truth"]) == (chain, label)
+    assert swapped == prepared.chains_swapped and prepared.chains_unswapped == 0
+    assert abs(prepared.label_counts["model_a"] - prepared.label_counts["model_b"]) <= 1
 
     from datasets import Dataset
     from transformers import AutoTokenizer

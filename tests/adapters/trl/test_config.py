@@ -26,6 +26,12 @@ def test_json_config_files_work(tmp_path):
     assert spec_from_env({"RMR1_JUDGE_CONFIG": str(file)}).backend == "replay"
 
 
+def test_a_config_file_takes_comma_separated_base_urls_as_the_docs_table_says(tmp_path):
+    file = tmp_path / "judge.yaml"
+    file.write_text("model: judge\nbase_urls: http://a:1/v1,http://b:2/v1\n")
+    assert spec_from_env({"RMR1_JUDGE_CONFIG": str(file)}).base_urls == ["http://a:1/v1", "http://b:2/v1"]
+
+
 @pytest.mark.parametrize("environ, message", [
     ({"RMR1_JUDGE_STRATEGY": "best_of"}, "strategy"),
     ({"RMR1_JUDGE_MAX_CALLS": "0"}, "max_calls"),

@@ -6,8 +6,10 @@ import asyncio
 import pickle
 
 import pytest
+from rmr1_trl import GroupLayoutError, JudgeReward, JudgeSpec, PairwiseJudgeReward
 
-from rmr1_trl import GroupLayoutError, JudgeReward, PairwiseJudgeReward
+from rmr1_plugin import NoVerdictError
+from rmr1_plugin.backends.local_server import free_port
 
 from .judges import digit_judge
 
@@ -70,7 +72,7 @@ def test_the_reward_is_not_a_module_and_a_live_judge_refuses_to_pickle_with_a_re
 
 def test_online_dpo_layout_is_one_judge_call_per_prompt():
     judge = digit_judge()
-    reward = PairwiseJudgeReward(judge)
+    reward = PairwiseJudgeReward(judge, no_verdict="skip")   # p2 has no verdict: 0/0 only because asked
     prompts = ["p0", "p1", "p2"] * 2
     completions = ["1", "22", "??", "333", "4", "5"]     # p0: 1 vs 333, p1: 22 vs 4, p2: ?? vs 5
     metrics = {}
@@ -78,6 +80,26 @@ def test_online_dpo_layout_is_one_judge_call_per_prompt():
         -1.0, 1.0, 0.0, 1.0, -1.0, 0.0]
     assert judge.backend.calls == 3
     assert metrics == {"rmr1/no_verdict_rate": 1 / 3}
+
+
+def test_a_pair_without_a_verdict_stops_online_dpo_instead_of_scoring_a_tie():
+    reward = PairwiseJudgeReward(digit_judge())
+    with pytest.raises(NoVerdictError, match="named no winner") as caught:
+        reward(prompts=["p0", "p1"] * 2, completions=["1", "??", "22", "5"])   # p1: ?? vs 5
+    assert caught.value.cause == "no_verdict" and caught.value.comparisons == 1
+
+
+def test_a_dead_judge_server_stops_online_dpo_after_the_bounded_wait_with_the_backends_error():
+    """A judge server that is not running (a free loopback port): retried for backend_wait_s, then raised."""
+    spec = JudgeSpec(model="judge", base_urls=[f"http://127.0.0.1:{free_port()}/v1"], backend_wait_s=1.0,
+                     backend_options={"max_retries": 0})
+    reward = PairwiseJudgeReward(spec=spec)
+    with pytest.raises(NoVerdictError, match="backend failed for every comparison.*server reachable") as caught:
+        reward(prompts=["p0", "p1"] * 2, completions=["1", "2", "3", "4"])
+    assert caught.value.cause == "backend_error" and caught.value.comparisons == 2
+    assert reward.judge.stats.backend_errors >= 4    # two pairs, asked at least twice: it did wait and retry
+    skipping = PairwiseJudgeReward(spec=spec, no_verdict="skip")
+    assert skipping(prompts=["p0", "p1"] * 2, completions=["1", "2", "3", "4"]) == [0.0] * 4
 
 
 def test_online_dpo_layout_is_checked():
