@@ -173,7 +173,7 @@ class JudgePair(BaseModel):
             if any(v is None for v in multi):
                 raise ValueError("both conversation_a and conversation_b are required")
         elif any(v is None for v in single):
-            missing = [n for n, v in zip(("question", "answer_a", "answer_b"), single) if v is None]
+            missing = [n for n, v in zip(("question", "answer_a", "answer_b"), single, strict=True) if v is None]
             raise ValueError(f"a single-turn pair needs question, answer_a and answer_b; missing {missing}")
         return self
 
@@ -353,7 +353,7 @@ class Judge:
             log.warning("judge backend failed for %d prompts: %s: %s", len(keys), type(error).__name__, error)
             generations = [Generation.failed(f"{type(error).__name__}: {error}")] * len(keys)
         self.stats.generated += len(keys)
-        for key, generation in zip(keys, generations):
+        for key, generation in zip(keys, generations, strict=True):
             if generation.finish_reason == "error":
                 self.stats.backend_errors += 1
                 if self.config.on_error == "raise":
@@ -414,7 +414,7 @@ class Judge:
             return results
         texts = [(k, side) for k in routed for side in (0, 1)]
         outcomes = await self._verify_many([(pairs[k].completions()[side], pairs[k]) for k, side in texts])
-        status = dict(zip(texts, outcomes))
+        status = dict(zip(texts, outcomes, strict=True))
         for k in routed:
             a, b = status[(k, 0)], status[(k, 1)]
             if a is not None and b is not None and a != b:
@@ -436,7 +436,7 @@ class Judge:
             else:
                 results = await asyncio.gather(*(
                     asyncio.to_thread(verifier, c, gold=p.gold, tests=p.tests, task=p.task) for c, p in items))
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             log.warning("verifier failed (%s: %s); the judge decides", type(error).__name__, error)
             return [None] * len(items)
         return [verifier_outcome(r) for r in results]
@@ -495,7 +495,7 @@ class Judge:
                     ask.append(slot)
             judge_pairs = [_pair_for(prompt, candidates[pairs[s][0]], candidates[pairs[s][1]]) for s in ask]
             counts["judged_pairs"] += len(judge_pairs)
-            for slot, verdict in zip(ask, await self.ajudge(judge_pairs)):
+            for slot, verdict in zip(ask, await self.ajudge(judge_pairs), strict=True):
                 result[slot] = None if verdict.winner is None else (0 if verdict.winner == "A" else 1)
                 counts["no_verdict"] += verdict.winner is None
                 if verdict.winner is None:

@@ -157,7 +157,7 @@ def _checked(pairs: list[Pair], outcomes: Sequence[Outcome]) -> list[Outcome]:
     outcomes = list(outcomes)
     if len(outcomes) != len(pairs):
         raise ValueError(f"compare returned {len(outcomes)} verdicts for {len(pairs)} pairs")
-    for pair, outcome in zip(pairs, outcomes):
+    for pair, outcome in zip(pairs, outcomes, strict=True):
         if outcome not in (0, 1, None) or isinstance(outcome, float):
             raise ValueError(f"compare returned {outcome!r} for pair {pair}; expected 0 (A wins), 1 (B wins) or None")
     return outcomes
@@ -210,7 +210,7 @@ def _points(n: int, comparisons: list[Comparison]) -> tuple[list[int], list[int]
 
 
 def _play(pairs: list[Pair], outcomes: list[Outcome]) -> list[Comparison]:
-    return [Comparison(a=a, b=b, winner=w) for (a, b), w in zip(pairs, outcomes)]
+    return [Comparison(a=a, b=b, winner=w) for (a, b), w in zip(pairs, outcomes, strict=True)]
 
 
 def _reference(n: int, max_calls: int | None, reference: int | None) -> Plan:
@@ -239,7 +239,7 @@ def _round_robin(n: int, max_calls: int | None, seed: int) -> Plan:
     pairs = half + [(b, a) for a, b in half] if both else half
     comparisons = _play(pairs, (yield pairs))
     score, games = _points(n, comparisons)
-    return GroupScores(rewards=[s / g for s, g in zip(score, games)], calls=len(pairs), rounds=1,
+    return GroupScores(rewards=[s / g for s, g in zip(score, games, strict=True)], calls=len(pairs), rounds=1,
                        strategy="round_robin", comparisons=comparisons, details={"both_orders": both})
 
 
@@ -249,7 +249,7 @@ def _circular(n: int, max_calls: int | None, seed: int) -> Plan:
     _need("circular", len(pairs), max_calls)
     comparisons = _play(pairs, (yield pairs))
     score, games = _points(n, comparisons)
-    return GroupScores(rewards=[s / g for s, g in zip(score, games)], calls=len(pairs), rounds=1,
+    return GroupScores(rewards=[s / g for s, g in zip(score, games, strict=True)], calls=len(pairs), rounds=1,
                        strategy="circular", comparisons=comparisons)
 
 
@@ -271,7 +271,7 @@ def _knockout(n: int, max_calls: int | None, seed: int) -> Plan:
         rounds += 1
         comparisons += _play(pairs, outcomes)
         alive = []
-        for (a, b), winner in zip(pairs, outcomes):
+        for (a, b), winner in zip(pairs, outcomes, strict=True):
             if winner is None:
                 # No verdict: a coin decides who goes on, so a silent judge cannot favour a slot.
                 undecided += 1

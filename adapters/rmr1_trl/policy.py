@@ -133,7 +133,7 @@ class JudgeReward(_JudgeHolder):
         rewards: list[float | None] = [None] * len(texts)
         rationale = [""] * len(texts)
         calls = 0
-        for group, scores in zip(groups, results):
+        for group, scores in zip(groups, results, strict=True):
             calls += scores.calls
             decided = _decided_candidates(scores, len(group))
             for k, i in enumerate(group):

@@ -82,9 +82,9 @@ class PairIn(BaseModel):
                 "give either question/answer_a/answer_b or conversation_a/conversation_b, not both"
             )
         if any(v is not None for v in multi):
-            missing = [n for n, v in zip(("conversation_a", "conversation_b"), multi) if v is None]
+            missing = [n for n, v in zip(("conversation_a", "conversation_b"), multi, strict=True) if v is None]
         else:
-            missing = [n for n, v in zip(("question", "answer_a", "answer_b"), single) if v is None]
+            missing = [n for n, v in zip(("question", "answer_a", "answer_b"), single, strict=True) if v is None]
         if missing:
             raise ValueError(f"missing {', '.join(missing)}")
         return self

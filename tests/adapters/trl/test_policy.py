@@ -6,7 +6,6 @@ import asyncio
 import pickle
 
 import pytest
-
 from rmr1_trl import GroupLayoutError, JudgeReward, PairwiseJudgeReward
 
 from .judges import digit_judge
