@@ -34,14 +34,13 @@ from rmr1_plugin.backends.base import (
     run_sync,
 )
 from rmr1_plugin.cache import GenerationCache, generation_key
-from rmr1_plugin.prompts import Style, build_judge_messages
+from rmr1_plugin.prompts import build_judge_messages
 from rmr1_plugin.ranking import GroupScores, Pair, arank_group
+from rmr1_plugin.types import Strategy, Style, SwapPolicy, Winner
 from rmr1_plugin.verdict import Judgment, parse_verdict
 
 log = logging.getLogger(__name__)
 
-SwapPolicy = Literal["none", "both", "on_disagreement"]
-Winner = Literal["A", "B"]
 
 #: Verifier statuses that decide a comparison; every other status (unparsable, timeout, error,
 #: ...) leaves the pair to the judge.
@@ -443,7 +442,7 @@ class Judge:
 
     # --- groups ----------------------------------------------------------------------------
 
-    def score_group(self, prompt: str | Conversation, completions: Sequence[str], *, strategy: str = "adaptive",
+    def score_group(self, prompt: str | Conversation, completions: Sequence[str], *, strategy: Strategy = "adaptive",
                     max_calls: int | None = None, reference: str | None = None, gold: str | None = None,
                     tests: Any = None, task: str | None = None, seed: int = 0) -> GroupScores:
         """One reward in [-1, 1] per completion of ``prompt``, from pairwise judgments.
@@ -460,7 +459,7 @@ class Judge:
         return run_sync(self.ascore_group(prompt, completions, strategy=strategy, max_calls=max_calls,
                                           reference=reference, gold=gold, tests=tests, task=task, seed=seed))
 
-    async def ascore_group(self, prompt: str | Conversation, completions: Sequence[str], *, strategy: str = "adaptive",
+    async def ascore_group(self, prompt: str | Conversation, completions: Sequence[str], *, strategy: Strategy = "adaptive",
                            max_calls: int | None = None, reference: str | None = None, gold: str | None = None,
                            tests: Any = None, task: str | None = None, seed: int = 0) -> GroupScores:
         """Async :meth:`score_group`."""

@@ -35,13 +35,14 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from rmr1_plugin.types import STRATEGIES, Strategy
+
 Pair = tuple[int, int]
 Outcome = int | None
 Compare = Callable[[list[Pair]], Sequence[Outcome]]
 ACompare = Callable[[list[Pair]], Awaitable[Sequence[Outcome]]]
 Plan = Generator[list[Pair], list[Outcome], "GroupScores"]
 
-STRATEGIES: tuple[str, ...] = ("reference", "round_robin", "knockout", "circular", "adaptive")
 
 
 class Comparison(BaseModel):
@@ -74,7 +75,7 @@ class GroupScores(BaseModel):
 def rank_group(
     n: int,
     compare: Compare,
-    strategy: str = "adaptive",
+    strategy: Strategy = "adaptive",
     max_calls: int | None = None,
     *,
     reference: int | None = None,
@@ -105,7 +106,7 @@ def rank_group(
 async def arank_group(
     n: int,
     acompare: ACompare,
-    strategy: str = "adaptive",
+    strategy: Strategy = "adaptive",
     max_calls: int | None = None,
     *,
     reference: int | None = None,

@@ -40,7 +40,7 @@ from rmr1_plugin.evaluate.scoring import (
     rmb_scores,
 )
 from rmr1_plugin.judge import Judge, JudgePair
-from rmr1_plugin.prompts import Style
+from rmr1_plugin.types import Style
 
 logger = logging.getLogger(__name__)
 

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rmr1_plugin.types import Winner
+
 Role = Literal["system", "user", "assistant"]
 
 #: Most comparisons a client may ask for per group: every pair of the largest group in both orders
@@ -121,7 +123,7 @@ class JudgeRequest(BaseModel):
 class PairResult(BaseModel):
     """The verdict on one pair, in the caller's A/B order."""
 
-    winner: Literal["A", "B"] | None
+    winner: Winner | None
     task_type: Literal["Chat", "Reasoning"] | None = None
     flipped: bool | None = Field(
         None, description="judging in both orders disagreed (position bias)"
