@@ -119,7 +119,7 @@ def bayes_ceiling(g: int, groups: int, beta: float, bias: float, seed: int, samp
                     pairs = [(order[k], order[k + 1]) for k in range(0, g - 1, 2)]
                 else:
                     pairs = _swiss_pairs(weights @ prior / weights.sum(), comparisons, g // 2, rng)
-                for (a, b), verdict in zip(pairs, judge(pairs)):
+                for (a, b), verdict in zip(pairs, judge(pairs), strict=True):
                     p_a = 1.0 / (1.0 + np.exp(-(beta * (prior[:, a] - prior[:, b]) + bias)))
                     weights = weights * (p_a if verdict == 0 else 1.0 - p_a)
                     comparisons.append(Comparison(a=a, b=b, winner=verdict))

@@ -22,9 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from rich.console import Console
 from rich.table import Table
 
@@ -33,6 +30,8 @@ from rmr1_plugin.verify.humaneval import humaneval_rows
 from rmr1_plugin.verify.math import WORKER_MEMORY_MB, as_latex
 from rmr1_plugin.verify.pool import DeadlinePool
 from rmr1_plugin.verify.sandbox import LocalSandbox
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def timed(fn):
@@ -58,12 +57,12 @@ def plain_math_verify(responses: list[str], golds: list[str]) -> list[bool]:
     from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
     targets = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
-    return [bool(verify(parse(as_latex(g), targets), parse(r, targets))) for r, g in zip(responses, golds)]
+    return [bool(verify(parse(as_latex(g), targets), parse(r, targets))) for r, g in zip(responses, golds, strict=True)]
 
 
 def code_rows(quick: bool) -> list[dict]:
     every = 4 if quick else 1
-    rows = [r for pair in zip(humaneval_rows(every=every), humaneval_rows(mutate=True, every=every)) for r in pair]
+    rows = [r for pair in zip(humaneval_rows(every=every), humaneval_rows(mutate=True, every=every), strict=True) for r in pair]
     return [{k: r[k] for k in ("code", "tests", "entry_point", "helpers")} for r in rows]
 
 
@@ -79,7 +78,7 @@ def main() -> int:
     responses, golds = math_rows(args.quick)
     # Fresh, started pools for each run: math-verify caches parses, a warm worker would flatter the second run.
     sequential_pool, batch_pool = fresh_math_pool(), fresh_math_pool()
-    sequential, seq_s = timed(lambda: [verify_math(r, g, pool=sequential_pool) for r, g in zip(responses, golds)])
+    sequential, seq_s = timed(lambda: [verify_math(r, g, pool=sequential_pool) for r, g in zip(responses, golds, strict=True)])
     batch, batch_s = timed(lambda: verify_math_batch(responses, golds, pool=batch_pool))
     plain_math_verify(["1"], ["1"])  # import math-verify before timing, as the workers did
     plain, plain_s = timed(lambda: plain_math_verify(responses, golds))

@@ -34,14 +34,13 @@ from rmr1_plugin.backends.base import (
     run_sync,
 )
 from rmr1_plugin.cache import GenerationCache, generation_key
-from rmr1_plugin.prompts import Style, build_judge_messages
+from rmr1_plugin.prompts import build_judge_messages
 from rmr1_plugin.ranking import GroupScores, Pair, arank_group
+from rmr1_plugin.types import Strategy, Style, SwapPolicy, Winner
 from rmr1_plugin.verdict import Judgment, parse_verdict
 
 log = logging.getLogger(__name__)
 
-SwapPolicy = Literal["none", "both", "on_disagreement"]
-Winner = Literal["A", "B"]
 
 #: Verifier statuses that decide a comparison; every other status (unparsable, timeout, error,
 #: ...) leaves the pair to the judge.
@@ -185,7 +184,7 @@ class JudgePair(BaseModel):
             if any(v is None for v in multi):
                 raise ValueError("both conversation_a and conversation_b are required")
         elif any(v is None for v in single):
-            missing = [n for n, v in zip(("question", "answer_a", "answer_b"), single) if v is None]
+            missing = [n for n, v in zip(("question", "answer_a", "answer_b"), single, strict=True) if v is None]
             raise ValueError(f"a single-turn pair needs question, answer_a and answer_b; missing {missing}")
         return self
 
@@ -365,7 +364,7 @@ class Judge:
             log.warning("judge backend failed for %d prompts: %s: %s", len(keys), type(error).__name__, error)
             generations = [Generation.failed(f"{type(error).__name__}: {error}")] * len(keys)
         self.stats.generated += len(keys)
-        for key, generation in zip(keys, generations):
+        for key, generation in zip(keys, generations, strict=True):
             if generation.finish_reason == "error":
                 self.stats.backend_errors += 1
                 if self.config.on_error == "raise":
@@ -426,7 +425,7 @@ class Judge:
             return results
         texts = [(k, side) for k in routed for side in (0, 1)]
         outcomes = await self._verify_many([(pairs[k].completions()[side], pairs[k]) for k, side in texts])
-        status = dict(zip(texts, outcomes))
+        status = dict(zip(texts, outcomes, strict=True))
         for k in routed:
             a, b = status[(k, 0)], status[(k, 1)]
             if a is not None and b is not None and a != b:
@@ -448,14 +447,14 @@ class Judge:
             else:
                 results = await asyncio.gather(*(
                     asyncio.to_thread(verifier, c, gold=p.gold, tests=p.tests, task=p.task) for c, p in items))
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             log.warning("verifier failed (%s: %s); the judge decides", type(error).__name__, error)
             return [None] * len(items)
         return [verifier_outcome(r) for r in results]
 
     # --- groups ----------------------------------------------------------------------------
 
-    def score_group(self, prompt: str | Conversation, completions: Sequence[str], *, strategy: str = "adaptive",
+    def score_group(self, prompt: str | Conversation, completions: Sequence[str], *, strategy: Strategy = "adaptive",
                     max_calls: int | None = None, reference: str | None = None, gold: str | None = None,
                     tests: Any = None, task: str | None = None, seed: int = 0) -> GroupScores:
         """One reward in [-1, 1] per completion of ``prompt``, from pairwise judgments.
@@ -472,7 +471,7 @@ class Judge:
         return run_sync(self.ascore_group(prompt, completions, strategy=strategy, max_calls=max_calls,
                                           reference=reference, gold=gold, tests=tests, task=task, seed=seed))
 
-    async def ascore_group(self, prompt: str | Conversation, completions: Sequence[str], *, strategy: str = "adaptive",
+    async def ascore_group(self, prompt: str | Conversation, completions: Sequence[str], *, strategy: Strategy = "adaptive",
                            max_calls: int | None = None, reference: str | None = None, gold: str | None = None,
                            tests: Any = None, task: str | None = None, seed: int = 0) -> GroupScores:
         """Async :meth:`score_group`."""
@@ -507,7 +506,7 @@ class Judge:
                     ask.append(slot)
             judge_pairs = [_pair_for(prompt, candidates[pairs[s][0]], candidates[pairs[s][1]]) for s in ask]
             counts["judged_pairs"] += len(judge_pairs)
-            for slot, verdict in zip(ask, await self.ajudge(judge_pairs)):
+            for slot, verdict in zip(ask, await self.ajudge(judge_pairs), strict=True):
                 result[slot] = None if verdict.winner is None else (0 if verdict.winner == "A" else 1)
                 counts["no_verdict"] += verdict.winner is None
                 if verdict.winner is None:

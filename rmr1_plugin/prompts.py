@@ -15,12 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 from rmr1_plugin import templates
+from rmr1_plugin.types import STYLES, Style
 
-Style = Literal["instruct", "reasoning"]
 Message = dict[str, str]
 Label = Literal["model_a", "model_b"]
-
-STYLES: tuple[str, ...] = ("instruct", "reasoning")
 
 # Speaker names used when a conversation is flattened (reference: multi_turn_line_format).
 _USER_SPEAKER = "User"

@@ -35,13 +35,14 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from rmr1_plugin.types import STRATEGIES, Strategy
+
 Pair = tuple[int, int]
 Outcome = int | None
 Compare = Callable[[list[Pair]], Sequence[Outcome]]
 ACompare = Callable[[list[Pair]], Awaitable[Sequence[Outcome]]]
 Plan = Generator[list[Pair], list[Outcome], "GroupScores"]
 
-STRATEGIES: tuple[str, ...] = ("reference", "round_robin", "knockout", "circular", "adaptive")
 
 
 class Comparison(BaseModel):
@@ -74,7 +75,7 @@ class GroupScores(BaseModel):
 def rank_group(
     n: int,
     compare: Compare,
-    strategy: str = "adaptive",
+    strategy: Strategy = "adaptive",
     max_calls: int | None = None,
     *,
     reference: int | None = None,
@@ -105,7 +106,7 @@ def rank_group(
 async def arank_group(
     n: int,
     acompare: ACompare,
-    strategy: str = "adaptive",
+    strategy: Strategy = "adaptive",
     max_calls: int | None = None,
     *,
     reference: int | None = None,
@@ -157,7 +158,7 @@ def _checked(pairs: list[Pair], outcomes: Sequence[Outcome]) -> list[Outcome]:
     outcomes = list(outcomes)
     if len(outcomes) != len(pairs):
         raise ValueError(f"compare returned {len(outcomes)} verdicts for {len(pairs)} pairs")
-    for pair, outcome in zip(pairs, outcomes):
+    for pair, outcome in zip(pairs, outcomes, strict=True):
         if outcome not in (0, 1, None) or isinstance(outcome, float):
             raise ValueError(f"compare returned {outcome!r} for pair {pair}; expected 0 (A wins), 1 (B wins) or None")
     return outcomes
@@ -210,7 +211,7 @@ def _points(n: int, comparisons: list[Comparison]) -> tuple[list[int], list[int]
 
 
 def _play(pairs: list[Pair], outcomes: list[Outcome]) -> list[Comparison]:
-    return [Comparison(a=a, b=b, winner=w) for (a, b), w in zip(pairs, outcomes)]
+    return [Comparison(a=a, b=b, winner=w) for (a, b), w in zip(pairs, outcomes, strict=True)]
 
 
 def _reference(n: int, max_calls: int | None, reference: int | None) -> Plan:
@@ -239,7 +240,7 @@ def _round_robin(n: int, max_calls: int | None, seed: int) -> Plan:
     pairs = half + [(b, a) for a, b in half] if both else half
     comparisons = _play(pairs, (yield pairs))
     score, games = _points(n, comparisons)
-    return GroupScores(rewards=[s / g for s, g in zip(score, games)], calls=len(pairs), rounds=1,
+    return GroupScores(rewards=[s / g for s, g in zip(score, games, strict=True)], calls=len(pairs), rounds=1,
                        strategy="round_robin", comparisons=comparisons, details={"both_orders": both})
 
 
@@ -249,7 +250,7 @@ def _circular(n: int, max_calls: int | None, seed: int) -> Plan:
     _need("circular", len(pairs), max_calls)
     comparisons = _play(pairs, (yield pairs))
     score, games = _points(n, comparisons)
-    return GroupScores(rewards=[s / g for s, g in zip(score, games)], calls=len(pairs), rounds=1,
+    return GroupScores(rewards=[s / g for s, g in zip(score, games, strict=True)], calls=len(pairs), rounds=1,
                        strategy="circular", comparisons=comparisons)
 
 
@@ -271,7 +272,7 @@ def _knockout(n: int, max_calls: int | None, seed: int) -> Plan:
         rounds += 1
         comparisons += _play(pairs, outcomes)
         alive = []
-        for (a, b), winner in zip(pairs, outcomes):
+        for (a, b), winner in zip(pairs, outcomes, strict=True):
             if winner is None:
                 # No verdict: a coin decides who goes on, so a silent judge cannot favour a slot.
                 undecided += 1

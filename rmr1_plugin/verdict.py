@@ -22,7 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Winner = Literal["A", "B"]
+from rmr1_plugin.types import Winner
+
 TaskType = Literal["Chat", "Reasoning"]
 VerdictError = Literal["empty", "no_verdict", "conflicting_verdicts", "truncated"]
 

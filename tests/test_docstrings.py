@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "rmr1_plugin",
     "rmr1_plugin.prompts",
+    "rmr1_plugin.types",
     "rmr1_plugin.verdict",
     "rmr1_plugin.rewards",
     "rmr1_plugin.data.formats",

@@ -283,7 +283,7 @@ def test_a_batch_verifier_is_called_once_per_batch():
 
     def batch(completions, *, golds, tests, tasks):
         batches.append(len(completions))
-        return [exact_match(c, gold=g, tests=t, task=k) for c, g, t, k in zip(completions, golds, tests, tasks)]
+        return [exact_match(c, gold=g, tests=t, task=k) for c, g, t, k in zip(completions, golds, tests, tasks, strict=True)]
 
     verifier = BatchVerifier(exact_match, batch)
     pairs = [PAIR.model_copy(update={"gold": "4", "task": "math"}),

@@ -7,8 +7,14 @@ import json
 
 import pytest
 
-from rmr1_plugin import build_judge_messages, flatten_conversation, neutralize_candidate, parse_verdict, place_pair
-from rmr1_plugin import templates
+from rmr1_plugin import (
+    build_judge_messages,
+    flatten_conversation,
+    neutralize_candidate,
+    parse_verdict,
+    place_pair,
+    templates,
+)
 
 QUESTION = "What is {x} + 1 when x = 2?"  # braces must survive untouched
 ANSWER_A = "It is 3."

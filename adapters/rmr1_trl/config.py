@@ -32,9 +32,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rmr1_plugin.types import Strategy, Style, SwapPolicy
+
 PREFIX = "RMR1_JUDGE_"
 CONFIG_VARIABLE = "RMR1_JUDGE_CONFIG"
-STRATEGIES = ("reference", "round_robin", "knockout", "circular", "adaptive")
 
 
 class JudgeSpec(BaseModel):
@@ -46,11 +47,11 @@ class JudgeSpec(BaseModel):
     model: str | None = None
     base_urls: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000/v1"])
     backend_options: dict[str, Any] = Field(default_factory=dict)
-    strategy: Literal["reference", "round_robin", "knockout", "circular", "adaptive"] = "round_robin"
+    strategy: Strategy = "round_robin"
     max_calls: int | None = Field(None, ge=1)
     reference_column: str = "reference"
-    swap: Literal["none", "both", "on_disagreement"] = "none"
-    style: Literal["instruct", "reasoning"] = "instruct"
+    swap: SwapPolicy = "none"
+    style: Style = "instruct"
     max_new_tokens: int = Field(4096, ge=1)
     temperature: float = Field(0.0, ge=0.0)
     group_size: int | None = Field(None, ge=1)

@@ -14,7 +14,6 @@ from typing import Any
 from rmr1_plugin.rewards import check_label
 from rmr1_plugin.rewards import verdict_reward as _core_verdict_reward
 from rmr1_plugin.verdict import parse_verdict
-
 from rmr1_trl.text import completion_text
 
 LogMetric = Callable[[str, float], None]
@@ -54,7 +53,7 @@ def verdict_reward(
     """
     texts = [completion_text(c) for c in completions]
     labels = _labels(ground_truth, len(texts))
-    rewards = [_core_verdict_reward(t, label, mode=mode) for t, label in zip(texts, labels)]
+    rewards = [_core_verdict_reward(t, label, mode=mode) for t, label in zip(texts, labels, strict=True)]
     if log_metric is not None and texts:
         winners = [parse_verdict(t).winner for t in texts]
         parsed = [w for w in winners if w is not None]
@@ -94,7 +93,7 @@ def swap_consistency_reward(
     labels = _labels(ground_truth, len(texts))
     if pair_id is None or len(pair_id) != len(texts):
         raise ValueError("swap_consistency_reward needs a 'pair_id' column with one value per completion")
-    right = [_core_verdict_reward(t, label) > 0 for t, label in zip(texts, labels)]
+    right = [_core_verdict_reward(t, label) > 0 for t, label in zip(texts, labels, strict=True)]
     rewards: list[float] = []
     agreeing = judged = missing = 0
     for i, ok in enumerate(right):

@@ -32,6 +32,7 @@ from verl import DataProto
 from verl.experimental.reward_loop.reward_manager import register
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
+from rmr1_plugin.types import Strategy, Style, SwapPolicy
 from rmr1_verl.groups import GroupCollector
 from rmr1_verl.verifiers import code_tests
 
@@ -52,10 +53,10 @@ class JudgeRewardSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy: Literal["round_robin", "knockout", "circular", "adaptive", "reference"] = "round_robin"
+    strategy: Strategy = "round_robin"
     max_calls: int | None = Field(None, ge=1)
-    style: Literal["instruct", "reasoning"] = "reasoning"
-    swap: Literal["none", "both", "on_disagreement"] = "none"
+    style: Style = "reasoning"
+    swap: SwapPolicy = "none"
     votes: int = Field(1, ge=1)
     neutralize: bool = True
     max_new_tokens: int = Field(8192, ge=1)

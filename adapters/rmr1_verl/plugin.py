@@ -18,5 +18,5 @@ try:
     # When importing the manager is what triggered ``import verl``, this returns the half-imported
     # module, which registers itself once its class exists.
     importlib.import_module("rmr1_verl.manager")
-except Exception as exc:  # noqa: BLE001 -- never break ``import verl``
+except Exception as exc:  # never break ``import verl``
     logger.warning("rmr1-plugin: reward manager 'rmr1_judge' not registered (%s: %s)", type(exc).__name__, exc)

@@ -86,7 +86,7 @@ class ReplayBackend:
 
     def _add(self, record: Any, where: str) -> None:
         if not isinstance(record, dict):
-            raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")  # noqa: TRY004 - bad data
+            raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")  # bad data
         if "key" in record:
             key = record["key"]
             if not isinstance(key, str):
@@ -103,7 +103,7 @@ class ReplayBackend:
             raise ValueError(f"{where}: needs 'messages' (the judge conversation) or 'key' (its hash)")
         text = record.get("text")
         if not isinstance(text, str):
-            raise ValueError(f"{where}: field 'text' must be a string, got {text!r:.80}")  # noqa: TRY004 - bad data
+            raise ValueError(f"{where}: field 'text' must be a string, got {text!r:.80}")  # bad data
         finish = record.get("finish_reason", "stop")
         if finish not in ("stop", "length"):
             raise ValueError(f"{where}: field 'finish_reason' must be 'stop' or 'length', got {finish!r}")
@@ -157,7 +157,7 @@ class RecordingBackend:
     def _record(self, conversations: list[Conversation], settings: GenerationSettings,
                 generations: list[Generation]) -> None:
         with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            for conversation, generation in zip(conversations, generations):
+            for conversation, generation in zip(conversations, generations, strict=True):
                 if generation.finish_reason != "error":
                     row = {"messages": conversation, "text": generation.text,
                            "finish_reason": generation.finish_reason, "seed": settings.seed,

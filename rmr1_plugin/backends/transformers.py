@@ -81,7 +81,7 @@ class TransformersBackend:
             fits.sort(key=lambda k: lengths[k])  # similar lengths share a batch: less padding
             for start in range(0, len(fits), self.batch_size):
                 chunk = fits[start : start + self.batch_size]
-                for k, generation in zip(chunk, self._batch([prompts[k] for k in chunk], settings)):
+                for k, generation in zip(chunk, self._batch([prompts[k] for k in chunk], settings), strict=True):
                     results[k] = generation
         return check_generations("transformers", conversations, [r for r in results if r is not None])
 

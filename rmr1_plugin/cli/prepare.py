@@ -74,8 +74,8 @@ def input_paths(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rmr1_plugin.data.prepare import prepare
     from rmr1_plugin.data.io import read_records
+    from rmr1_plugin.data.prepare import prepare
 
     inputs = input_paths(args)
     if not inputs:

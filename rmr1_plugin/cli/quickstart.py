@@ -8,6 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+from rmr1_plugin.types import STRATEGIES
+
 NAME = "quickstart"
 HELP = "train a tiny RM-R1 judge (SFT + RLVR) and a policy with it as the only reward, on CPU; print the results"
 DESCRIPTION = """\
@@ -55,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of data, models and training (default 0)")
     parser.add_argument("--sft-steps", type=int, help="judge SFT steps (overrides the preset)")
     parser.add_argument("--grpo-steps", type=int, help="policy GRPO steps (overrides the preset)")
-    parser.add_argument("--strategy", choices=("reference", "round_robin", "knockout", "circular", "adaptive"),
+    parser.add_argument("--strategy", choices=STRATEGIES,
                         help="how the judge ranks each group of policy completions (default round_robin)")
 
 

@@ -228,7 +228,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _strategies() -> tuple[str, ...]:
-    from rmr1_plugin.ranking import STRATEGIES
+    from rmr1_plugin.types import STRATEGIES
 
     return STRATEGIES
 

@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 
 from rmr1_plugin.data.formats import PreferencePair, RecordError, record_to_pairs
 from rmr1_plugin.data.io import read_records, write_rows
-from rmr1_plugin.prompts import Style, build_judge_messages, place_pair
+from rmr1_plugin.prompts import build_judge_messages, place_pair
+from rmr1_plugin.types import Style
 from rmr1_plugin.verdict import parse_verdict
 
 #: verl's ``reward_model.style`` for rule-based (verifiable) rewards.

@@ -36,7 +36,7 @@ from rmr1_plugin.distill.chains import (
     rebalance,
 )
 from rmr1_plugin.distill.teachers import Journal, Request, Teacher, make_request
-from rmr1_plugin.prompts import Style
+from rmr1_plugin.types import Style
 from rmr1_plugin.verdict import parse_verdict
 
 #: Characters per token for estimates where a server reports no usage (English text, BPE tokenizers).

@@ -96,7 +96,7 @@ def plot_categories(results: Mapping[str, Any], path: str | Path) -> Path:
     ax.set_xlabel("accuracy (%)")
     model = results["settings"].get("model") or results["settings"]["backend"]
     ax.set_title(f"{results['benchmark']}: per-category accuracy ({model})")
-    for bar, value, n in zip(bars, values, counts):
+    for bar, value, n in zip(bars, values, counts, strict=True):
         ax.text(min(value + 1, 88), bar.get_y() + bar.get_height() / 2, f"{value:.1f} (n={n})", va="center", fontsize=8)
     fig.tight_layout()
     path = Path(path)

@@ -40,7 +40,7 @@ from rmr1_plugin.evaluate.scoring import (
     rmb_scores,
 )
 from rmr1_plugin.judge import Judge, JudgePair
-from rmr1_plugin.prompts import Style
+from rmr1_plugin.types import Style
 
 logger = logging.getLogger(__name__)
 
@@ -138,14 +138,14 @@ async def ajudge_all(
             batch = todo[start:start + settings.batch_size]
             positions = [chosen_position(settings.seed, p.id) if settings.position == "random" else "A" for p in batch]
             judge_pairs = [JudgePair(conversation_a=a, conversation_b=b)
-                           for a, b in (shown_order(p, pos) for p, pos in zip(batch, positions))]
+                           for a, b in (shown_order(p, pos) for p, pos in zip(batch, positions, strict=True))]
             verdicts = await judge.ajudge(judge_pairs)
             if len(verdicts) != len(batch):
                 raise RuntimeError(f"the judge returned {len(verdicts)} verdicts for {len(batch)} pairs")
             log.append(
                 sample_record(settings.benchmark, p, pos, settings.position,
                               jp.messages(settings.style, settings.neutralize), v)
-                for p, pos, jp, v in zip(batch, positions, judge_pairs, verdicts)
+                for p, pos, jp, v in zip(batch, positions, judge_pairs, verdicts, strict=True)
             )
             judged += len(batch)
             bar.update(len(batch))

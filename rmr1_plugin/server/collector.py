@@ -83,7 +83,7 @@ class GroupCollector(Generic[T]):
             results = await self._score(
                 key, [text for completions, _ in members for text in completions]
             )
-        except Exception as error:  # noqa: BLE001 - every member learns why its group failed
+        except Exception as error:  # every member learns why its group failed
             for _, future in members:
                 if not future.done():
                     future.set_exception(error)

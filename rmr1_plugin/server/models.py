@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rmr1_plugin.types import Winner
+
 Role = Literal["system", "user", "assistant"]
 
 #: Most comparisons a client may ask for per group: every pair of the largest group in both orders
@@ -82,9 +84,9 @@ class PairIn(BaseModel):
                 "give either question/answer_a/answer_b or conversation_a/conversation_b, not both"
             )
         if any(v is not None for v in multi):
-            missing = [n for n, v in zip(("conversation_a", "conversation_b"), multi) if v is None]
+            missing = [n for n, v in zip(("conversation_a", "conversation_b"), multi, strict=True) if v is None]
         else:
-            missing = [n for n, v in zip(("question", "answer_a", "answer_b"), single) if v is None]
+            missing = [n for n, v in zip(("question", "answer_a", "answer_b"), single, strict=True) if v is None]
         if missing:
             raise ValueError(f"missing {', '.join(missing)}")
         return self
@@ -121,7 +123,7 @@ class JudgeRequest(BaseModel):
 class PairResult(BaseModel):
     """The verdict on one pair, in the caller's A/B order."""
 
-    winner: Literal["A", "B"] | None
+    winner: Winner | None
     task_type: Literal["Chat", "Reasoning"] | None = None
     flipped: bool | None = Field(
         None, description="judging in both orders disagreed (position bias)"

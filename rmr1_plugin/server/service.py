@@ -119,7 +119,7 @@ class RewardService:
     ):
         from rmr1_plugin.cache import GenerationCache
         from rmr1_plugin.judge import Judge, JudgeConfig
-        from rmr1_plugin.ranking import STRATEGIES
+        from rmr1_plugin.types import STRATEGIES
 
         self.backend = _CountingBackend(backend)
         self.model_id: str = backend.model_id

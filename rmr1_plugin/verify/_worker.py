@@ -33,7 +33,7 @@ def main(task: str, memory_mb: int) -> None:
             reply = {"id": request["id"], "value": fn(request["item"])}
         except MemoryError:
             reply = {"id": request["id"], "error": f"out of memory (cap {memory_mb} MiB)"}
-        except Exception as exc:  # noqa: BLE001 - every failure is reported to the caller
+        except Exception as exc:  # every failure is reported to the caller
             reply = {"id": request["id"], "error": f"{type(exc).__name__}: {exc}",
                      "trace": traceback.format_exc(limit=5)}
         channel.write(json.dumps(reply).encode() + b"\n")

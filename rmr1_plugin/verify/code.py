@@ -211,7 +211,7 @@ def _run_stdio(task: CodeTask, sandbox: Sandbox, *, timeout: float, test_timeout
     isolation: Isolation | None = None
     stderr_tail = None
     deadline = time.monotonic() + timeout
-    for index, (stdin, expected) in enumerate(zip(task.inputs or [], task.outputs or [])):
+    for index, (stdin, expected) in enumerate(zip(task.inputs or [], task.outputs or [], strict=True)):
         remaining = deadline - time.monotonic()
         if remaining <= 0 or (outcomes and outcomes[-1].status != "passed"):
             outcomes.append(TestOutcome(index=index, status="skipped",

@@ -68,7 +68,7 @@ def verify_math_batch(responses: Sequence[str], golds: Sequence[str], *, deadlin
         raise ValueError(f"got {len(responses)} responses but {len(golds)} gold answers")
     results: list[MathResult | None] = [None] * len(responses)
     items, where = [], []
-    for i, (response, gold) in enumerate(zip(responses, golds)):
+    for i, (response, gold) in enumerate(zip(responses, golds, strict=True)):
         problem = _input_problem(response, gold)
         if problem:
             results[i] = MathResult(status="error", error=problem)
@@ -77,7 +77,7 @@ def verify_math_batch(responses: Sequence[str], golds: Sequence[str], *, deadlin
             where.append(i)
     if items:
         outcomes = (pool or default_pool()).map(items, deadline=deadline)
-        for i, outcome in zip(where, outcomes):
+        for i, outcome in zip(where, outcomes, strict=True):
             if outcome.status == "ok":
                 results[i] = MathResult(**outcome.value, seconds=outcome.seconds)
             else:

@@ -41,19 +41,19 @@ def route_batch(completions: Sequence[str], *, golds: Sequence[Any] | None = Non
     tasks = list(tasks) if tasks is not None else [None] * n
     if not len(golds) == len(tests) == len(tasks) == n:
         raise ValueError(f"route_batch: {n} completions but {len(golds)} golds, {len(tests)} tests, {len(tasks)} tasks")
-    kinds = [_kind(g, t, k) for g, t, k in zip(golds, tests, tasks)]
+    kinds = [_kind(g, t, k) for g, t, k in zip(golds, tests, tasks, strict=True)]
     results: list[VerifyResult | None] = [None] * n
     math_rows = [i for i, k in enumerate(kinds) if k == "math"]
     if math_rows:
         found: list[MathResult] = verify_math_batch([completions[i] for i in math_rows],
                                                     [golds[i] for i in math_rows], deadline=math_deadline)
-        for i, result in zip(math_rows, found):
+        for i, result in zip(math_rows, found, strict=True):
             results[i] = result
     code_rows = [i for i, k in enumerate(kinds) if k == "code"]
     if code_rows:
         rows = [_code_row(completions[i], tests[i]) for i in code_rows]
         ran: list[CodeResult] = run_code_tests_batch(rows, sandbox=sandbox, timeout=code_timeout)
-        for i, result in zip(code_rows, ran):
+        for i, result in zip(code_rows, ran, strict=True):
             results[i] = result
     return results
 

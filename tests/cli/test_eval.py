@@ -77,7 +77,10 @@ def small_rm_bench(shared_dir: Path, folder: Path, per_file: int) -> Path:
 def test_rm_bench_with_recorded_generations(shared_dir, tmp_path, capsys):
     data = small_rm_bench(shared_dir, tmp_path / "rm-bench", per_file=3)
     pairs = load_benchmark("rm-bench", data)
-    longer = lambda pair, _: len(pair.chosen[-1]["content"]) > len(pair.rejected[-1]["content"])
+
+    def longer(pair, _):
+        return len(pair.chosen[-1]["content"]) > len(pair.rejected[-1]["content"])
+
     replay = record_generations(pairs, tmp_path / "judge.jsonl", longer)
     out = tmp_path / "out"
 

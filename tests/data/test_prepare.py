@@ -32,7 +32,7 @@ def check_round_trip(source: Path, out: Path, report) -> None:
     assert len(verl) == len(trl) == len(usable) == report.rows
     assert report.pairs == len(pairs) and sum(report.skipped.values()) == len(pairs) - len(usable)
     assert set(verl.column_names) == {"data_source", "prompt", "ability", "reward_model", "extra_info"}
-    for pair, row, trl_row in zip(usable, verl, trl):
+    for pair, row, trl_row in zip(usable, verl, trl, strict=True):
         label = row["reward_model"]["ground_truth"]
         assert label == trl_row["ground_truth"] and row["reward_model"]["style"] == "rule"
         assert row["extra_info"]["id"] == pair.id == trl_row["id"]
@@ -68,8 +68,11 @@ def test_rmb_samples_round_trip(shared_dir, tmp_path):
 def test_same_seed_same_rows_other_seed_other_placement(tmp_path):
     first = prepare([example_path()], tmp_path / "a", seed=3, progress=False)
     again = prepare([example_path()], tmp_path / "b", seed=3, progress=False)
-    other = prepare([example_path()], tmp_path / "c", seed=4, progress=False)
-    read = lambda d: (d / "trl_train.jsonl").read_text()
+    prepare([example_path()], tmp_path / "c", seed=4, progress=False)
+
+    def read(folder):
+        return (folder / "trl_train.jsonl").read_text()
+
     assert read(tmp_path / "a") == read(tmp_path / "b") != read(tmp_path / "c")
     assert first.label_counts == again.label_counts
 

@@ -15,16 +15,17 @@ import pytest
 
 pytest.importorskip("verl")
 
-from rmr1_plugin.prompts import build_judge_messages  # noqa: E402
-from rmr1_verl.groups import GroupCollector  # noqa: E402
-from rmr1_verl.manager import (  # noqa: E402
+from rmr1_verl.groups import GroupCollector
+from rmr1_verl.manager import (
     EXTRA_KEYS,
     MANAGER_NAME,
     RMR1JudgeRewardManager,
     check_training_config,
     settings_from_config,
 )
-from rmr1_verl.recipes import compose_recipe  # noqa: E402
+from rmr1_verl.recipes import compose_recipe
+
+from rmr1_plugin.prompts import build_judge_messages
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "verl"
 QUESTION = [{"role": "user", "content": "What is 2+2?"}]
@@ -77,7 +78,7 @@ def test_verl_reward_loop_ranks_each_prompts_group(tiny_model_path, make_rollout
         return await worker.compute_score_batch(data)
 
     outputs = asyncio.run(score())
-    reward = {row["response"]: out["reward_score"] for row, out in zip(rows, outputs)}
+    reward = {row["response"]: out["reward_score"] for row, out in zip(rows, outputs, strict=True)}
     assert reward["The answer is 4."] > reward["22"] > reward["It is 5."]
     assert reward["Red, or blue."] > reward["Blue."] > reward["Seven."]
     assert all(-1.0 <= r <= 1.0 for r in reward.values())
@@ -291,6 +292,6 @@ def test_rollouts_of_one_prompt_spread_over_ray_reward_workers_are_judged_togeth
         outputs = ray.get(refs, timeout=300)
     finally:
         ray.shutdown()
-    reward = dict(zip(answers, (o["reward_score"] for o in outputs)))
+    reward = dict(zip(answers, (o["reward_score"] for o in outputs), strict=True))
     assert reward["The answer is 4."] > reward["22"] > reward["It is 5."]
     assert {o["reward_extra_info"]["group_size"] for o in outputs} == {3.0}

@@ -98,7 +98,7 @@ def judge_group(make_manager, make_rollouts) -> dict[str, float]:
 
     outputs = asyncio.run(run())
     assert all(tuple(o["reward_extra_info"]) == EXTRA_KEYS for o in outputs)
-    return dict(zip(ANSWERS, (o["reward_score"] for o in outputs)))
+    return dict(zip(ANSWERS, (o["reward_score"] for o in outputs), strict=True))
 
 
 @pytest.mark.slow
@@ -138,6 +138,6 @@ def test_judge_served_by_verl_behind_its_router(verl_router, tiny_model_path, ma
         return await asyncio.gather(*(worker.compute_score(data[i:i + 1]) for i in range(len(rows))))
 
     outputs = asyncio.run(run())
-    reward = dict(zip(ANSWERS, (o["reward_score"] for o in outputs)))
+    reward = dict(zip(ANSWERS, (o["reward_score"] for o in outputs), strict=True))
     assert reward["The answer is 4."] > reward["I think 4, surely."] > reward["It is 5."]
     assert seen and {body["model"] for body in seen} == {str(tiny_model_path)}

@@ -92,9 +92,8 @@ def test_a_broken_install_never_breaks_import_verl(installed, tmp_path):
 def test_manager_loads_through_verls_importlib_source(tmp_path):
     """Without the plug-in: reward.reward_manager.source=importlib with a pkg:// module path."""
     from omegaconf import OmegaConf
-    from verl.trainer.ppo.reward import resolve_reward_manager_cls
-
     from rmr1_verl.manager import RMR1JudgeRewardManager
+    from verl.trainer.ppo.reward import resolve_reward_manager_cls
 
     config = OmegaConf.create({"reward": {"reward_manager": {
         "source": "importlib", "name": "RMR1JudgeRewardManager",
@@ -107,9 +106,8 @@ def test_a_second_copy_loaded_by_file_path_does_not_collide():
     module registers, so verl's register() never sees two classes for one name."""
     import importlib.util
 
-    from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls
-
     from rmr1_verl.manager import RMR1JudgeRewardManager
+    from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls
 
     path = REPO / "adapters" / "rmr1_verl" / "manager.py"
     spec = importlib.util.spec_from_file_location("a_second_copy_of_the_manager", path)

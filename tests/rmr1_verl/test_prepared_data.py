@@ -11,8 +11,9 @@ from omegaconf import OmegaConf
 
 pytest.importorskip("verl")
 
-from rmr1_plugin.data.prepare import prepare  # noqa: E402
-from rmr1_verl.recipes import compose_recipe  # noqa: E402
+from rmr1_verl.recipes import compose_recipe
+
+from rmr1_plugin.data.prepare import prepare
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "verl"
 ANSWER_B = "<type>Reasoning</type>\n<solution>4</solution>\n<eval>B is right</eval>\n<answer>[[B]]</answer>"

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 pytest.importorskip("verl")
 
-from rmr1_verl.recipes import (  # noqa: E402
+from rmr1_verl.recipes import (
     EXTENSION_KEYS,
     compose_recipe,
     ignored_legacy_keys,

@@ -10,8 +10,8 @@ from omegaconf import OmegaConf
 
 pytest.importorskip("verl")
 
-from rmr1_verl.recipes import compose_recipe, verl_default_config  # noqa: E402
-from rmr1_verl.rlvr import RESULT_KEYS, compute_score, lm_as_judge_match  # noqa: E402
+from rmr1_verl.recipes import compose_recipe, verl_default_config
+from rmr1_verl.rlvr import RESULT_KEYS, compute_score, lm_as_judge_match
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "verl"
 

@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("verl")
 
-from rmr1_verl.recipes import compose_recipe  # noqa: E402
-from rmr1_verl.verifiers import code_compute_score, code_tests, compute_score, math_compute_score  # noqa: E402
+from rmr1_verl.recipes import compose_recipe
+from rmr1_verl.verifiers import code_compute_score, code_tests, compute_score, math_compute_score
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "verl"
 KEYS = ("score", "acc", "decided", "status")

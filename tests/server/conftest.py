@@ -14,9 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from rmr1_plugin.backends.local_server import LocalServer, free_port
 
 from rmr1_plugin import build_judge_messages
+from rmr1_plugin.backends.local_server import LocalServer, free_port
 
 HOST = "127.0.0.1"
 
@@ -26,7 +26,7 @@ class Process:
 
     def __init__(self, argv: Sequence[str], log: Path, env: dict[str, str] | None = None):
         self.argv, self.log_path = list(argv), log
-        self._log = open(log, "ab")  # noqa: SIM115 - held open for the life of the process
+        self._log = open(log, "ab")  # held open for the life of the process
         self.proc = subprocess.Popen(
             self.argv,
             stdout=self._log,

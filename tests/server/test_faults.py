@@ -162,7 +162,7 @@ def test_backend_killed_mid_run_and_restarted(spawn_server, judge_backend):
 
     # Retries with the same keys: failures are judged now, successes come back unchanged, unjudged.
     with concurrent.futures.ThreadPoolExecutor(len(keys)) as pool:
-        again = dict(zip(keys, pool.map(post, keys)))
+        again = dict(zip(keys, pool.map(post, keys), strict=True))
     assert all(answer.status_code == 200 for answer in again.values()), {
         k: a.text for k, a in again.items()
     }

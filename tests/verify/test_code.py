@@ -18,7 +18,7 @@ EVERY = 8
 def test_human_eval_canonical_solutions_pass():
     rows = humaneval_rows(every=EVERY)
     results = run_code_tests_batch(rows)
-    failures = {row["id"]: r.error for row, r in zip(rows, results) if not r.passed}
+    failures = {row["id"]: r.error for row, r in zip(rows, results, strict=True) if not r.passed}
     assert failures == {}
     assert all(r.isolation.pass_channel.startswith("tests run in a separate process") for r in results)
 
@@ -28,7 +28,7 @@ def test_human_eval_mutated_solutions_fail():
     rows = humaneval_rows(mutate=True, every=EVERY)
     results = run_code_tests_batch(rows)
     assert len(rows) == 21
-    assert {row["id"]: r.status for row, r in zip(rows, results) if r.status != "failed"} == {}
+    assert {row["id"]: r.status for row, r in zip(rows, results, strict=True) if r.status != "failed"} == {}
 
 
 @pytest.mark.timeout(60)

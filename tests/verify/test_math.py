@@ -85,7 +85,7 @@ def test_hostile_inputs_return_within_their_deadline_from_a_non_main_thread():
     thread = threading.Thread(target=run)
     thread.start()
     thread.join()
-    results = dict(zip(HOSTILE, out["results"]))
+    results = dict(zip(HOSTILE, out["results"], strict=True))
     for name, result in results.items():
         assert result.status in {"timeout", "incorrect", "unparsable"}, (name, result)
         if result.status == "timeout":

@@ -6,7 +6,6 @@ import json
 import pickle
 
 import pytest
-
 from rmr1_trl import JudgeReward, JudgeSpec, spec_from_env
 
 

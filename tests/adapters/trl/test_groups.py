@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from rmr1_trl.groups import GroupLayoutError, find_groups
 
 CHAT_P = [{"role": "user", "content": "p"}]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from rmr1_trl import swap_consistency_reward, verdict_reward
 
 A = "<type>Chat</type>\n<rubric>r</rubric>\n<eval>e</eval>\n<answer>[[A]]</answer>"

@@ -10,9 +10,9 @@ import math
 
 import pytest
 from datasets import Dataset
+from rmr1_trl import JudgeReward, PairwiseJudgeReward, math_reward, swap_consistency_reward, verdict_reward
 
 from rmr1_plugin.quickstart import task
-from rmr1_trl import JudgeReward, PairwiseJudgeReward, math_reward, swap_consistency_reward, verdict_reward
 
 from .judges import digit_judge
 
@@ -114,11 +114,11 @@ def test_grpo_with_a_real_local_judge_that_gives_no_verdicts_skips_those_rewards
 
 def test_grpo_stops_with_the_backends_error_when_its_judge_server_is_dead(tiny_model_path, tmp_path):
     """A judge server that is not running: after the bounded wait, training stops (never trains on None)."""
+    from rmr1_trl import JudgeSpec
     from trl import GRPOConfig, GRPOTrainer
 
     from rmr1_plugin import NoVerdictError
     from rmr1_plugin.backends.local_server import free_port
-    from rmr1_trl import JudgeSpec
 
     spec = JudgeSpec(model="judge", base_urls=[f"http://127.0.0.1:{free_port()}/v1"], strategy="knockout",
                      group_size=2, backend_wait_s=1.0, backend_options={"max_retries": 0})

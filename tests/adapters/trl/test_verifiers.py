@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from rmr1_trl import code_reward, math_reward
 
 

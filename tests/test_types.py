@@ -1,0 +1,25 @@
+"""The shared vocabulary is defined once, and every layer that names it uses that one definition."""
+
+from typing import get_args
+
+import rmr1_trl.config
+import rmr1_verl.manager
+
+from rmr1_plugin import judge, prompts, ranking, types, verdict
+from rmr1_plugin.server import models
+
+
+def test_strategy_names_are_the_literal_s_values():
+    assert types.STRATEGIES == get_args(types.Strategy)
+    assert ranking.STRATEGIES is types.STRATEGIES
+    assert types.STYLES == get_args(types.Style) == prompts.STYLES
+
+
+def test_every_layer_uses_the_one_definition():
+    assert verdict.Winner is judge.Winner is types.Winner
+    assert judge.SwapPolicy is types.SwapPolicy and judge.Style is prompts.Style is types.Style
+    assert models.Winner is types.Winner
+    for fields in (rmr1_trl.config.JudgeSpec.model_fields, rmr1_verl.manager.JudgeRewardSettings.model_fields):
+        assert fields["strategy"].annotation is types.Strategy
+        assert fields["style"].annotation is types.Style
+        assert fields["swap"].annotation is types.SwapPolicy
