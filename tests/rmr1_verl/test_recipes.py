@@ -156,7 +156,7 @@ def prepared(tmp_path, monkeypatch, tiny_model_path):
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    (["reward.reward_kwargs.strategy=swiss"], "reward.reward_kwargs.strategy: Input should be 'round_robin'"),
+    (["reward.reward_kwargs.strategy=swiss"], "reward.reward_kwargs.strategy: Input should be 'reference', 'round_robin', 'knockout', 'circular' or 'adaptive'"),
     (["+reward.reward_kwargs.stratgy=knockout"], "reward.reward_kwargs.stratgy: Extra inputs are not permitted"),
     (["data.train_files=/nowhere/train.parquet"], "data.train_files: /nowhere/train.parquet does not exist"),
     (["actor_rollout_ref.model.path=./no/such/model"], "actor_rollout_ref.model.path: ./no/such/model does not exist"),
