@@ -284,10 +284,14 @@ def policy_correctness(path: str | Path, questions: list[tuple[int, int]],
 
 
 def _common_args(config: QuickstartConfig, out: Path) -> dict[str, Any]:
+    on_cpu = config.device == "cpu" or (config.device is None and not _cuda())
     return dict(
         output_dir=str(out), save_strategy="no", report_to=[], logging_steps=10, seed=config.seed,
-        use_cpu=config.device in (None, "cpu") and not _cuda(), dataloader_num_workers=0,
-        disable_tqdm=not config.progress_bars,
+        use_cpu=on_cpu, dataloader_num_workers=0, disable_tqdm=not config.progress_bars,
+        # TRL's configs default to bf16 autocast and gradient checkpointing: on a CPU without bf16
+        # units autocast makes every step ~7x slower, and checkpointing saves no memory worth having
+        # on models this small (measured: 4.5 s vs 0.7 s per judge SFT step on this project's CPU).
+        bf16=not on_cpu, gradient_checkpointing=not on_cpu,
     )
 
 
