@@ -15,9 +15,19 @@ variable                       meaning                                          
 ``RMR1_JUDGE_MAX_CALLS``       judge calls per prompt group (budget)               strategy's own
 ``RMR1_JUDGE_REFERENCE_COLUMN`` dataset column with the baseline answer             ``reference``
 ``RMR1_JUDGE_SWAP``            ``none`` | ``both`` | ``on_disagreement``            ``none``
-``RMR1_JUDGE_MAX_NEW_TOKENS``  judge output limit                                  ``4096``
+``RMR1_JUDGE_MAX_NEW_TOKENS``  judge output limit                                  by style: 8192
+                                                                                   reasoning, 4096
+                                                                                   instruct
 ``RMR1_JUDGE_TEMPERATURE``     judge sampling temperature                          ``0``
-``RMR1_JUDGE_STYLE``           ``instruct`` | ``reasoning``                         ``instruct``
+``RMR1_JUDGE_STYLE``           ``instruct`` | ``reasoning``                         from the model
+                                                                                   name (DeepSeek:
+                                                                                   reasoning)
+``RMR1_JUDGE_VOTES``           sampled judgments per comparison                    ``1``
+``RMR1_JUDGE_TOP_P``           judge nucleus sampling                              ``1.0``
+``RMR1_JUDGE_NEUTRALIZE``      rewrite verdict-like text inside candidates          ``true``
+``RMR1_JUDGE_BACKEND_WAIT_S``  seconds to wait for a judge that is down             ``300``
+``RMR1_JUDGE_NO_VERDICT``      ``raise`` (stop training) | ``skip`` a verdict-less  ``raise``
+                               group
 ``RMR1_GROUP_SIZE``            ``num_generations`` (checks the batch layout)        detected
 =============================  ==================================================  ==============
 """
@@ -30,36 +40,28 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
-from rmr1_plugin.types import Strategy, Style, SwapPolicy
+from rmr1_plugin.backends import make_backend
+from rmr1_plugin.judge import Judge
+from rmr1_plugin.settings import JudgeSettings
 
 PREFIX = "RMR1_JUDGE_"
 CONFIG_VARIABLE = "RMR1_JUDGE_CONFIG"
 
 
-class JudgeSpec(BaseModel):
-    """Everything needed to build a judge and score groups with it; picklable by design."""
+class JudgeSpec(JudgeSettings):
+    """Everything needed to build a judge and score TRL groups with it; picklable by design.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    The judge fields and their defaults are :class:`rmr1_plugin.settings.JudgeSettings`'s, shared
+    with verl's manager and the server; TRL adds the server URLs, the reference column and the
+    group size.
+    """
 
     backend: Literal["openai", "vllm", "transformers", "replay"] = "openai"
-    model: str | None = None
     base_urls: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000/v1"])
-    backend_options: dict[str, Any] = Field(default_factory=dict)
-    strategy: Strategy = "round_robin"
-    max_calls: int | None = Field(None, ge=1)
     reference_column: str = "reference"
-    swap: SwapPolicy = "none"
-    style: Style = "instruct"
-    max_new_tokens: int = Field(4096, ge=1)
-    temperature: float = Field(0.0, ge=0.0)
     group_size: int | None = Field(None, ge=1)
-    #: Seconds to keep retrying (with backoff) while the judge backend is down, before training stops.
-    backend_wait_s: float = Field(300.0, ge=0)
-    #: A group without any verdict: "raise" stops training (rmr1_plugin.NoVerdictError);
-    #: "skip" gives its completions None (TRL leaves them out of the group statistics).
-    no_verdict: Literal["raise", "skip"] = "raise"
 
     @field_validator("base_urls", mode="before")
     @classmethod
@@ -69,11 +71,8 @@ class JudgeSpec(BaseModel):
             return [u.strip() for u in value.split(",") if u.strip()]
         return value
 
-    def build_judge(self) -> Any:
+    def build_judge(self) -> Judge:
         """A :class:`rmr1_plugin.judge.Judge` for this spec."""
-        from rmr1_plugin.backends import GenerationSettings, make_backend
-        from rmr1_plugin.judge import Judge, JudgeConfig
-
         options = dict(self.backend_options)
         if self.backend in ("openai", "vllm", "transformers") and self.model is None:
             raise ValueError(f"the {self.backend} judge backend needs a model: set RMR1_JUDGE_MODEL")
@@ -81,9 +80,7 @@ class JudgeSpec(BaseModel):
             options.setdefault("path" if self.backend == "replay" else "model", self.model)
         if self.backend == "openai":
             options.setdefault("base_urls", list(self.base_urls))
-        generation = GenerationSettings(max_new_tokens=self.max_new_tokens, temperature=self.temperature)
-        config = JudgeConfig(style=self.style, swap=self.swap, generation=generation)
-        return Judge(make_backend(self.backend, **options), config)
+        return Judge(make_backend(self.backend, **options), self.judge_config())
 
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:

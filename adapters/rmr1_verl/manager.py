@@ -27,12 +27,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 from verl import DataProto
 from verl.experimental.reward_loop.reward_manager import register
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
-from rmr1_plugin.types import Strategy, Style, SwapPolicy
+from rmr1_plugin.settings import JudgeSettings
 from rmr1_verl.groups import GroupCollector
 from rmr1_verl.verifiers import code_tests
 
@@ -48,34 +48,20 @@ REFERENCE = "reference"
 EXTRA_KEYS = ("judge_calls", "group_size", "group_partial", "verified")
 
 
-class JudgeRewardSettings(BaseModel):
-    """``reward.reward_kwargs`` of the ``rmr1_judge`` manager. Unknown keys are refused."""
+class JudgeRewardSettings(JudgeSettings):
+    """``reward.reward_kwargs`` of the ``rmr1_judge`` manager. Unknown keys are refused.
 
-    model_config = ConfigDict(extra="forbid")
+    The judge fields and their defaults are :class:`rmr1_plugin.settings.JudgeSettings`'s, shared
+    with TRL's ``JudgeSpec`` and the server (style and ``max_new_tokens`` follow the judge's name
+    when unset); verl adds where the judge is served and how groups are collected.
+    """
 
-    strategy: Strategy = "round_robin"
-    max_calls: int | None = Field(None, ge=1)
-    style: Style = "reasoning"
-    swap: SwapPolicy = "none"
-    votes: int = Field(1, ge=1)
-    neutralize: bool = True
-    max_new_tokens: int = Field(8192, ge=1)
-    temperature: float = Field(0.0, ge=0.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
     group_timeout_s: float = Field(1800.0, gt=0)
-    #: Seconds to keep retrying (with backoff) while the judge backend is down, before training stops.
-    backend_wait_s: float = Field(300.0, ge=0)
-    #: A group without any verdict: "raise" stops training; "skip" gives it 0.0 (no GRPO advantage).
-    no_verdict: Literal["raise", "skip"] = "raise"
     base_url: str | None = None
-    model: str | None = None
     api_key_env: str | None = "OPENAI_API_KEY"
     max_concurrency: int = Field(64, ge=1)
     #: data_source -> "math" | "code": rows of these sources with a gold answer / tests are verified.
     verifier_sources: dict[str, Literal["math", "code"]] = Field(default_factory=dict)
-    #: Use another engine backend (e.g. "replay" with backend_options.path) instead of the chat API.
-    backend: str = "openai"
-    backend_options: dict[str, Any] = Field(default_factory=dict)
 
 
 def settings_from_config(config: DictConfig | Mapping[str, Any]) -> JudgeRewardSettings:
@@ -146,8 +132,8 @@ class GroupJudge:
 
     def judge(self):
         if self._judge is None:
-            from rmr1_plugin.backends import GenerationSettings, make_backend
-            from rmr1_plugin.judge import Judge, JudgeConfig
+            from rmr1_plugin.backends import make_backend
+            from rmr1_plugin.judge import Judge
 
             s = self.settings
             if s.backend == "openai":
@@ -157,10 +143,7 @@ class GroupJudge:
                 options.setdefault("max_concurrency", s.max_concurrency)
             else:
                 options = dict(s.backend_options)
-            config = JudgeConfig(style=s.style, swap=s.swap, votes=s.votes, neutralize=s.neutralize,
-                                 generation=GenerationSettings(max_new_tokens=s.max_new_tokens,
-                                                               temperature=s.temperature, top_p=s.top_p))
-            self._judge = Judge(make_backend(s.backend, **options), config)
+            self._judge = Judge(make_backend(s.backend, **options), s.judge_config(model=self.model))
         return self._judge
 
     async def score(self, samples: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

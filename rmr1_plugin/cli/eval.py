@@ -66,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="random: chosen shown as A or B by a seeded coin (logged); both: judge both orders "
                               "and report the flip rate (twice the calls). Default random")
     judging.add_argument("--votes", type=int, default=1, help="judgments per order, majority wins (default 1)")
-    judging.add_argument("--max-new-tokens", type=int, default=8192, help="generation budget per judgment (default 8192)")
+    judging.add_argument("--max-new-tokens", type=int,
+                         help="generation budget per judgment (default: 8192 for the reasoning style, 4096 for instruct)")
     judging.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0: greedy)")
     judging.add_argument("--seed", type=int, default=0, help="seed of the A/B coin and of sampling (default 0)")
     judging.add_argument("--batch-size", type=int, default=16, help="comparisons per engine call and log write (default 16)")
@@ -81,17 +82,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def resolve_style(style: str, model: str | None) -> str:
-    """``auto`` -> ``reasoning`` for DeepSeek-distilled judges, else ``instruct``.
-
-    >>> resolve_style("auto", "gaotang/RM-R1-DeepSeek-Distilled-Qwen-7B"), resolve_style("auto", None)
-    ('reasoning', 'instruct')
-    """
-    if style != "auto":
-        return style
-    return "reasoning" if model and "deepseek" in model.lower() else "instruct"
-
-
 def run(args: argparse.Namespace) -> int:
     from rmr1_plugin.backends import BackendError, parse_backend_options
     from rmr1_plugin.data.formats import RecordError
@@ -100,17 +90,19 @@ def run(args: argparse.Namespace) -> int:
     from rmr1_plugin.evaluate.report import plot_categories, print_results
     from rmr1_plugin.evaluate.runner import PLOT_NAME, EvalSettings, evaluate
     from rmr1_plugin.judge import JudgeError
+    from rmr1_plugin.settings import DEFAULT_MAX_NEW_TOKENS, resolve_style
 
     log = logging.getLogger("rmr1.eval")
     out = Path(args.out or f"outputs/eval/{args.benchmark}")
     try:
         options = parse_backend_options(args.backend_option)
+        style = resolve_style(args.style, args.model)
         settings = EvalSettings(
             benchmark=args.benchmark, data=str(args.data), split=args.split, limit=args.limit,
             backend=args.backend, model=args.model, position=args.position, votes=args.votes,
-            style=resolve_style(args.style, args.model), neutralize=not args.no_neutralize, seed=args.seed,
+            style=style, neutralize=not args.no_neutralize, seed=args.seed,
             batch_size=args.batch_size, backend_errors=args.backend_errors,
-            generation={"max_new_tokens": args.max_new_tokens, "temperature": args.temperature},
+            generation={"max_new_tokens": args.max_new_tokens or DEFAULT_MAX_NEW_TOKENS[style], "temperature": args.temperature},
         )
         judge = build_judge(settings, base_url=args.base_url, replay=args.replay, cache=args.cache,
                             record=args.record, options=options)

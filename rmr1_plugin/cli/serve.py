@@ -78,9 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     judge.add_argument(
         "--style",
-        choices=("instruct", "reasoning"),
-        default="instruct",
-        help="judge prompt style (instruct: Qwen2.5-Instruct judges; reasoning: R1-distilled)",
+        choices=("auto", "instruct", "reasoning"),
+        default="auto",
+        help="judge prompt style: instruct (Qwen2.5-Instruct judges), reasoning (R1-distilled); auto (default) "
+        "follows --model's name, instruct when it does not say",
     )
     judge.add_argument(
         "--swap",
@@ -94,7 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     judge.add_argument(
         "--max-new-tokens",
         type=int,
-        help="judge output length limit; a judgment cut off there has no verdict (engine default)",
+        help="judge output length limit; a judgment cut off there has no verdict (default: 8192 for the "
+        "reasoning style, 4096 for instruct)",
     )
     judge.add_argument(
         "--temperature", type=float, help="judge sampling temperature (default 0: greedy)"
@@ -274,6 +276,7 @@ def run(args: argparse.Namespace) -> int:
     from rmr1_plugin.server.app import create_app
     from rmr1_plugin.server.service import RewardService
     from rmr1_plugin.server.settings import ServerSettings
+    from rmr1_plugin.settings import DEFAULT_MAX_NEW_TOKENS, resolve_style
 
     log = logging.getLogger("rmr1_plugin.server")
     try:
@@ -294,13 +297,12 @@ def run(args: argparse.Namespace) -> int:
             max_connections=args.max_connections,
             token=token,
         )
-        generation = {
-            k: v
-            for k, v in (("max_new_tokens", args.max_new_tokens), ("temperature", args.temperature))
-            if v is not None
-        }
+        style = resolve_style(args.style, args.model)
+        generation = {"max_new_tokens": args.max_new_tokens or DEFAULT_MAX_NEW_TOKENS[style]}
+        if args.temperature is not None:
+            generation["temperature"] = args.temperature
         config = JudgeConfig(
-            style=args.style,
+            style=style,
             swap=args.swap,
             votes=args.votes,
             neutralize=not args.no_neutralize,

@@ -1,0 +1,51 @@
+"""One set of judge settings: TRL, verl and the CLI ask the same judge for the same checkpoint."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from rmr1_trl import JudgeSpec
+from rmr1_verl.manager import JudgeRewardSettings
+
+from rmr1_plugin.settings import JudgeSettings, infer_style, resolve_style
+
+DISTILLED = "gaotang/RM-R1-DeepSeek-Distilled-Qwen-7B"
+INSTRUCT = "gaotang/RM-R1-Qwen2.5-Instruct-7B"
+
+
+@pytest.mark.parametrize("model, style, max_new_tokens", [
+    (DISTILLED, "reasoning", 8192),
+    (INSTRUCT, "instruct", 4096),
+    ("outputs/quickstart/judge", "instruct", 4096),
+])
+def test_every_framework_builds_the_same_judge_config_for_a_checkpoint(model, style, max_new_tokens):
+    configs = [JudgeSettings(model=model).judge_config(), JudgeSpec(model=model).judge_config(),
+               JudgeRewardSettings().judge_config(model=model)]
+    assert all(c == configs[0] for c in configs)
+    assert (configs[0].style, configs[0].generation.max_new_tokens) == (style, max_new_tokens)
+
+
+def test_the_adapters_share_every_default_of_the_core_settings():
+    shared = set(JudgeSettings.model_fields)
+    core = JudgeSettings().model_dump()
+    for settings in (JudgeSpec(), JudgeRewardSettings()):
+        assert {k: v for k, v in settings.model_dump().items() if k in shared} == core
+
+
+def test_explicit_settings_win_over_what_the_name_implies(caplog):
+    with caplog.at_level(logging.WARNING, logger="rmr1_plugin.settings"):
+        config = JudgeSettings(model=DISTILLED, style="instruct", max_new_tokens=256).judge_config()
+    assert (config.style, config.generation.max_new_tokens) == ("instruct", 256)
+    assert "implies 'reasoning'" in caplog.text
+
+
+def test_names_that_say_nothing_imply_no_style():
+    assert infer_style("my-org/judge-v2") is None
+    assert resolve_style("auto", "my-org/judge-v2") == "instruct"
+    assert resolve_style("reasoning", "my-org/judge-v2") == "reasoning"
+
+
+def test_unknown_fields_are_refused_by_name():
+    with pytest.raises(ValueError, match="max_tokens"):
+        JudgeSettings(max_tokens=10)
