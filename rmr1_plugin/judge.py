@@ -489,7 +489,8 @@ class Judge:
         outcomes: list[bool | None] = [None] * len(candidates)
         if self.config.verify and self.verifier is not None and _verifiable(probe):
             outcomes = await self._verify_many([(c, probe) for c in candidates])
-        counts = {"judged_pairs": 0, "verified_pairs": 0, "no_verdict": 0}
+        # This call's own counts (the judge's ``stats`` are shared by every concurrent caller).
+        counts = {"judged_pairs": 0, "verified_pairs": 0, "no_verdict": 0, "flips": 0, "both_orders": 0}
         failures: list[str] = []  # why each undecided comparison has no verdict
         # The judge's own words per judged comparison, for trainers that log rationales.
         texts: list[tuple[tuple[int, int], str]] = []
@@ -509,6 +510,8 @@ class Judge:
             for slot, verdict in zip(ask, await self.ajudge(judge_pairs), strict=True):
                 result[slot] = None if verdict.winner is None else (0 if verdict.winner == "A" else 1)
                 counts["no_verdict"] += verdict.winner is None
+                counts["both_orders"] += verdict.flipped is not None
+                counts["flips"] += verdict.flipped is True
                 if verdict.winner is None:
                     failures.append(verdict.error or "no verdict")
                 texts.append((pairs[slot], verdict.texts[0] if verdict.texts else f"(no judgment: {verdict.error})"))
@@ -525,6 +528,20 @@ class Judge:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+def group_flip_rate(scorings: Sequence[GroupScores]) -> float | None:
+    """Share of the pairs judged in both orders whose two orders disagreed, over these group
+    scorings only: each :meth:`Judge.ascore_group` call counts its own ``flips`` and
+    ``both_orders``, so concurrent users of one judge never mix their metrics.
+
+    >>> group_flip_rate([GroupScores(rewards=[], calls=2, details={"flips": 1, "both_orders": 2}),
+    ...                  GroupScores(rewards=[], calls=2, details={"flips": 0, "both_orders": 2})])
+    0.25
+    """
+    flips = sum(s.details.get("flips", 0) for s in scorings)
+    both = sum(s.details.get("both_orders", 0) for s in scorings)
+    return flips / both if both else None
+
+
 
 
 def default_verifier() -> Verifier | None:

@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
-from rmr1_plugin.judge import NoVerdictError, ascore_until_judged, run_sync
+from rmr1_plugin.judge import NoVerdictError, ascore_until_judged, group_flip_rate, run_sync
 from rmr1_trl.config import JudgeSpec, spec_from_env
 from rmr1_trl.groups import find_groups
 from rmr1_trl.text import completion_text
@@ -109,7 +109,6 @@ class JudgeReward(_JudgeHolder):
             )
         gold, tests, task = columns.get("gold"), columns.get("tests"), columns.get("task")
         judge = self.judge
-        before = _stats(judge)
 
         async def score(group: list[int]) -> Any:
             first = group[0]
@@ -142,7 +141,7 @@ class JudgeReward(_JudgeHolder):
         if log_metric is not None and groups:
             log_metric("rmr1/judge_calls", calls / len(groups))
             log_metric("rmr1/no_verdict_rate", sum(r is None for r in rewards) / len(rewards))
-            flip_rate = _flip_rate(before, _stats(judge))
+            flip_rate = group_flip_rate(results)
             if flip_rate is not None:
                 log_metric("rmr1/flip_rate", flip_rate)
         if log_extra is not None:
@@ -260,12 +259,3 @@ def _record(scores: Any, k: int) -> str:
             summary += "\n" + first[:RATIONALE_CHARS]
     return summary
 
-
-def _stats(judge: Any) -> tuple[int, int]:
-    stats = getattr(judge, "stats", None)
-    return (getattr(stats, "flips", 0), getattr(stats, "both_orders", 0))
-
-
-def _flip_rate(before: tuple[int, int], after: tuple[int, int]) -> float | None:
-    flips, both = after[0] - before[0], after[1] - before[1]
-    return flips / both if both > 0 else None

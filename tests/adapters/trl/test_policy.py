@@ -10,8 +10,9 @@ from rmr1_trl import GroupLayoutError, JudgeReward, JudgeSpec, PairwiseJudgeRewa
 
 from rmr1_plugin import NoVerdictError
 from rmr1_plugin.backends.local_server import free_port
+from rmr1_plugin.judge import Judge, JudgeConfig
 
-from .judges import digit_judge
+from .judges import DigitJudgeBackend, digit_judge
 
 PROMPTS = ["What is 6 * 7?"] * 3 + ["Name a prime."] * 3
 COMPLETIONS = ["42", "4", "no idea", "7", "17", "??"]
@@ -105,3 +106,25 @@ def test_a_dead_judge_server_stops_online_dpo_after_the_bounded_wait_with_the_ba
 def test_online_dpo_layout_is_checked():
     with pytest.raises(ValueError, match="should answer the same prompt"):
         PairwiseJudgeReward(digit_judge())(prompts=["p0", "p1"], completions=["1", "2"])
+
+
+def test_concurrent_calls_on_one_judge_each_report_their_own_flip_rate():
+    class SlowDigitJudge(DigitJudgeBackend):
+        async def agenerate(self, conversations, settings):
+            await asyncio.sleep(0.01)  # let the other call's comparisons run in between
+            return self.generate(conversations, settings)
+
+    judge = Judge(SlowDigitJudge(), JudgeConfig(swap="both"), cache=False, verifier=False)
+    reward = JudgeReward(judge, strategy="round_robin", group_size=3)
+
+    async def both():
+        flippy, steady = {}, {}
+        # Equal digit counts: each order prefers slot B, so the pair flips; different counts never do.
+        await asyncio.gather(
+            reward(prompts=["p"] * 3, completions=["1", "2", "33"], log_metric=flippy.__setitem__),
+            reward(prompts=["q"] * 3, completions=["1", "22", "333"], log_metric=steady.__setitem__))
+        return flippy, steady
+
+    flippy, steady = asyncio.run(both())
+    assert (flippy["rmr1/flip_rate"], steady["rmr1/flip_rate"]) == (pytest.approx(1 / 3), 0.0)
+    assert judge.stats.flip_rate == pytest.approx(1 / 6)  # the judge's own counters still add up every caller
