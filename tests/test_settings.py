@@ -26,6 +26,15 @@ def test_every_framework_builds_the_same_judge_config_for_a_checkpoint(model, st
     assert (configs[0].style, configs[0].generation.max_new_tokens) == (style, max_new_tokens)
 
 
+def test_trl_and_verl_settings_built_from_one_mapping_ask_the_same_judge():
+    mapping = {"model": "my/judge", "strategy": "knockout", "max_calls": 6, "style": "reasoning", "swap": "both",
+               "votes": 3, "neutralize": False, "max_new_tokens": 1024, "temperature": 0.7, "top_p": 0.9}
+    trl, verl = JudgeSpec(**mapping), JudgeRewardSettings(**mapping)
+    assert trl.judge_config() == verl.judge_config()
+    assert (trl.strategy, trl.max_calls) == (verl.strategy, verl.max_calls) == ("knockout", 6)
+    assert trl.judge_config().votes == 3 and trl.judge_config().generation.top_p == 0.9
+
+
 def test_the_adapters_share_every_default_of_the_core_settings():
     shared = set(JudgeSettings.model_fields)
     core = JudgeSettings().model_dump()
