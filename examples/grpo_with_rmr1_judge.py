@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             max_steps=2 if args.smoke else 500,
             learning_rate=1e-4 if args.smoke else 1e-6,
             logging_steps=1, save_strategy="no", report_to=[], use_cpu=args.smoke,
+            # TRL defaults to bf16 autocast and gradient checkpointing; on a CPU both only slow the smoke down.
+            bf16=not args.smoke, gradient_checkpointing=not args.smoke,
             disable_tqdm=args.smoke, dataloader_num_workers=0, seed=0,
         )
         trainer = GRPOTrainer(model=policy, args=config, train_dataset=dataset(),
