@@ -21,5 +21,6 @@ def test_every_layer_uses_the_one_definition():
     assert models.Winner is types.Winner
     for fields in (rmr1_trl.config.JudgeSpec.model_fields, rmr1_verl.manager.JudgeRewardSettings.model_fields):
         assert fields["strategy"].annotation is types.Strategy
-        assert fields["style"].annotation is types.Style
+        # style is optional: unset means "follow the checkpoint's name" (rmr1_plugin.settings.resolve_style)
+        assert fields["style"].annotation == types.Style | None
         assert fields["swap"].annotation is types.SwapPolicy
