@@ -394,16 +394,26 @@ def _mean_logged(history: list[dict[str, float]], key: str, last: int | None = N
 
 
 def judge_selector(path: str | Path, splits: Splits, config: QuickstartConfig, *, every: int,
-                   stop_at: float = 1.0, baseline: float | None = None) -> Any:
-    """A :class:`~rmr1_plugin.quickstart.validation.BestCheckpoint` on the validation pairs."""
+                   stop_at: float = 1.0, keep_start: bool = False,
+                   target: Callable[[task.SumPair], str] | None = None) -> Any:
+    """A :class:`~rmr1_plugin.quickstart.validation.BestCheckpoint` on the validation pairs.
+
+    With ``target`` (pair -> the SFT completion) it scores by teacher-forced
+    :func:`~rmr1_plugin.quickstart.validation.reference_match` (SFT); without, by generated verdict
+    accuracy (RLVR, whose chains may leave the SFT targets and still be right).
+    """
     from transformers import AutoTokenizer
 
-    from rmr1_plugin.quickstart.validation import BestCheckpoint, verdict_accuracy
+    from rmr1_plugin.quickstart.validation import BestCheckpoint, reference_match, verdict_accuracy
 
     tokenizer, pairs = AutoTokenizer.from_pretrained(path), splits.pairs("validation", config.seed + 1)
+    if target is not None:
+        references = [target(pair) for pair in pairs]
+        return BestCheckpoint(lambda model: reference_match(model, tokenizer, pairs, references),
+                              every=every, stop_at=stop_at, keep_start=keep_start)
     return BestCheckpoint(lambda model: verdict_accuracy(model, tokenizer, pairs,
                                                          max_new_tokens=config.judge_max_new_tokens),
-                          every=every, stop_at=stop_at, baseline=baseline)
+                          every=every, stop_at=stop_at, keep_start=keep_start)
 
 
 def selection_metrics(selector: Any) -> dict[str, float]:
@@ -432,9 +442,11 @@ def train_judge(judge_path: Path, splits: Splits, config: QuickstartConfig, stag
     done = stage(f"{name}_sft", f"SFT distillation of the {kind} judge: up to {config.sft_steps} steps x "
                                 f"{config.sft_batch} pairs, stopping at {config.sft_stop_accuracy:.0%} validation")
     if not chain:
-        rows = [{**row, "completion": [{"role": "assistant", "content": direct_verdict(row)}]} for row in rows]
+        rows = [{**row, "completion": [{"role": "assistant", "content": direct_verdict(row["completion"][0]["content"])}]}
+                for row in rows]
+    target = task.reference_chain if chain else (lambda pair: direct_verdict(task.reference_chain(pair)))
     selector = judge_selector(judge_path, splits, config, every=config.sft_eval_every,
-                              stop_at=config.sft_stop_accuracy)
+                              stop_at=config.sft_stop_accuracy, target=target)
     judge_path = sft(judge_path, rows, config.out / f"{name}-sft", steps=config.sft_steps, batch=config.sft_batch,
                      lr=config.sft_lr, config=config, callbacks=[selector])
     done({**judge_metrics(judge_path, splits, config), **selection_metrics(selector)}, judge_path)
@@ -443,7 +455,7 @@ def train_judge(judge_path: Path, splits: Splits, config: QuickstartConfig, stag
 
     done = stage(f"{name}_rlvr", f"GRPO (RLVR) of the judge with the verdict reward: {config.rlvr_steps} steps")
     rows = judge_rlvr_rows(splits.judge["train"], config.rlvr_steps * config.rlvr_prompts, seed=config.seed + 20)
-    selector = judge_selector(judge_path, splits, config, every=config.rlvr_eval_every, baseline=selector.best)
+    selector = judge_selector(judge_path, splits, config, every=config.rlvr_eval_every, keep_start=True)
     judge_path, history = grpo(
         judge_path, rows, [verdict_reward], config.out / f"{name}-rlvr", steps=config.rlvr_steps,
         prompts=config.rlvr_prompts, generations=config.rlvr_generations, lr=config.rlvr_lr,
@@ -455,14 +467,13 @@ def train_judge(judge_path: Path, splits: Splits, config: QuickstartConfig, stag
     return judge_path
 
 
-def direct_verdict(row: dict[str, Any]) -> str:
-    """The verdict block alone of a chain-of-rubrics SFT row (the "no reasoning" target).
+def direct_verdict(chain: str) -> str:
+    """The verdict block alone of a chain-of-rubrics output (the "no reasoning" SFT target).
 
-    >>> direct_verdict({"completion": [{"content": "<type>Reasoning</type> ... <answer>[[B]]</answer>"}]})
+    >>> direct_verdict("<type>Reasoning</type> ... <answer>[[B]]</answer>")
     '<answer>[[B]]</answer>'
     """
-    text = row["completion"][0]["content"]
-    return text[text.rindex("<answer>"):]
+    return chain[chain.rindex("<answer>"):]
 
 
 def run_quickstart(config: QuickstartConfig, progress: Callable[[str], None] = log.info) -> QuickstartResult:
