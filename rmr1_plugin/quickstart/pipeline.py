@@ -399,21 +399,29 @@ def judge_selector(path: str | Path, splits: Splits, config: QuickstartConfig, *
     """A :class:`~rmr1_plugin.quickstart.validation.BestCheckpoint` on the validation pairs.
 
     With ``target`` (pair -> the SFT completion) it scores by teacher-forced
-    :func:`~rmr1_plugin.quickstart.validation.reference_match` (SFT); without, by generated verdict
-    accuracy (RLVR, whose chains may leave the SFT targets and still be right).
+    :func:`~rmr1_plugin.quickstart.validation.reference_match` (SFT), where the judge's chat
+    template allows it; otherwise, and without ``target``, by generated verdict accuracy (RLVR,
+    whose chains may leave the SFT targets and still be right).
     """
     from transformers import AutoTokenizer
 
-    from rmr1_plugin.quickstart.validation import BestCheckpoint, reference_match, verdict_accuracy
+    from rmr1_plugin.quickstart.validation import BestCheckpoint, encode_targets, reference_match, verdict_accuracy
 
     tokenizer, pairs = AutoTokenizer.from_pretrained(path), splits.pairs("validation", config.seed + 1)
+
+    def generated(model: Any) -> float:
+        return verdict_accuracy(model, tokenizer, pairs, max_new_tokens=config.judge_max_new_tokens)
+
+    measure = generated
     if target is not None:
-        references = [target(pair) for pair in pairs]
-        return BestCheckpoint(lambda model: reference_match(model, tokenizer, pairs, references),
-                              every=every, stop_at=stop_at, keep_start=keep_start)
-    return BestCheckpoint(lambda model: verdict_accuracy(model, tokenizer, pairs,
-                                                         max_new_tokens=config.judge_max_new_tokens),
-                          every=every, stop_at=stop_at, keep_start=keep_start)
+        try:
+            targets = encode_targets(tokenizer, pairs, [target(pair) for pair in pairs])
+        except ValueError as error:
+            log.info("validating the judge by generation: %s", error)
+        else:
+            def measure(model: Any) -> float:
+                return reference_match(model, targets, pad_token_id=tokenizer.pad_token_id)
+    return BestCheckpoint(measure, every=every, stop_at=stop_at, keep_start=keep_start)
 
 
 def selection_metrics(selector: Any) -> dict[str, float]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from transformers import TrainerCallback
@@ -62,63 +63,72 @@ def verdict_accuracy(model: Any, tokenizer: Any, pairs: list[SumPair], *, max_ne
     return right / len(pairs)
 
 
-def reference_match(model: Any, tokenizer: Any, pairs: list[SumPair], references: list[str], *,
-                    batch_size: int = 128) -> float:
-    """Share of ``pairs`` on which greedy decoding would write ``references`` (one per pair) exactly,
-    through the end-of-turn token, measured by teacher forcing (no generation).
+@dataclass(frozen=True)
+class Target:
+    """One validation pair rendered for teacher forcing: ``tokens`` (prompt + target through the
+    end-of-turn token) and the ``[begin, end)`` span greedy decoding has to write."""
 
-    Raises ``ValueError`` when the chat template does not render the prompt as a prefix of the
-    prompt plus answer (templates that rewrite earlier turns); use :func:`verdict_accuracy` there.
+    tokens: list[int]
+    begin: int
+    end: int
+
+
+def encode_targets(tokenizer: Any, pairs: list[SumPair], references: list[str]) -> list[Target]:
+    """Render each pair's judge prompt followed by its reference answer (once; the scores reuse it).
+
+    Raises ``ValueError`` when teacher forcing cannot stand for generation with this tokenizer: the
+    chat template does not render the prompt as a prefix of the prompt plus answer (templates that
+    rewrite earlier turns), or the answer's turn has no end-of-sequence token. Score by
+    :func:`verdict_accuracy` there.
     """
-    import torch
-
     if len(references) != len(pairs):
         raise ValueError(f"reference_match needs one reference per pair, got {len(references)} for {len(pairs)}")
+    targets = []
+    for pair, reference in zip(pairs, references, strict=True):
+        messages = pair.judge_messages()
+        prompt = _token_ids(tokenizer.apply_chat_template(messages, add_generation_prompt=True))
+        full = _token_ids(tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": reference}]))
+        if full[:len(prompt)] != prompt:
+            raise ValueError("the chat template does not render the judge prompt as a prefix of the prompt plus "
+                             "its answer, so teacher forcing cannot stand for generation")
+        if tokenizer.eos_token_id not in full[len(prompt):]:
+            raise ValueError(f"the chat template ends the answer's turn without the end-of-sequence token "
+                             f"{tokenizer.eos_token!r}, so teacher forcing cannot tell where generation stops")
+        end = full.index(tokenizer.eos_token_id, len(prompt)) + 1
+        targets.append(Target(full[:end], len(prompt), end))
+    return targets
+
+
+def reference_match(model: Any, targets: list[Target], *, pad_token_id: int, batch_size: int = 128) -> float:
+    """Share of ``targets`` (:func:`encode_targets`) that greedy decoding would write exactly,
+    through the end-of-turn token, measured by teacher forcing (no generation)."""
+    import torch
+
     was_training = model.training
     model.eval()
     matched = 0
     try:
-        for start in range(0, len(pairs), batch_size):
-            chunk, targets = pairs[start:start + batch_size], references[start:start + batch_size]
-            spans, rows = [], []
-            for pair, reference in zip(chunk, targets, strict=True):
-                messages = pair.judge_messages()
-                prompt = _token_ids(tokenizer.apply_chat_template(messages, add_generation_prompt=True))
-                full = _token_ids(tokenizer.apply_chat_template(
-                    [*messages, {"role": "assistant", "content": reference}]))
-                if full[:len(prompt)] != prompt:
-                    raise ValueError("the chat template does not render the judge prompt as a prefix of the prompt "
-                                     "plus its answer, so teacher forcing cannot stand for generation")
-                end = _end_of_turn(full, len(prompt), tokenizer.eos_token_id)
-                spans.append((len(prompt), end))
-                rows.append(full[:end])
-            width = max(map(len, rows))
-            ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
+        for start in range(0, len(targets), batch_size):
+            chunk = targets[start:start + batch_size]
+            ids = torch.full((len(chunk), max(len(t.tokens) for t in chunk)), pad_token_id, dtype=torch.long)
             mask = torch.zeros_like(ids)
-            for i, row in enumerate(rows):
-                ids[i, :len(row)] = torch.tensor(row)
-                mask[i, :len(row)] = 1
+            for i, target in enumerate(chunk):
+                ids[i, :len(target.tokens)] = torch.tensor(target.tokens)
+                mask[i, :len(target.tokens)] = 1
             with torch.inference_mode():
                 predicted = model(input_ids=ids.to(model.device),
                                   attention_mask=mask.to(model.device)).logits.argmax(-1).cpu()
             # The logit at position t predicts token t + 1.
-            matched += sum(bool((predicted[i, begin - 1:end - 1] == ids[i, begin:end]).all())
-                           for i, (begin, end) in enumerate(spans))
+            matched += sum(bool((predicted[i, t.begin - 1:t.end - 1] == ids[i, t.begin:t.end]).all())
+                           for i, t in enumerate(chunk))
     finally:
         model.train(was_training)
-    return matched / len(pairs)
+    return matched / len(targets)
 
 
 def _token_ids(rendered: Any) -> list[int]:
     # apply_chat_template returns a list or, in newer transformers, a BatchEncoding.
     return list(rendered["input_ids"] if hasattr(rendered, "keys") else rendered)
-
-
-def _end_of_turn(tokens: list[int], start: int, eos_token_id: int | None) -> int:
-    """One past the first end-of-turn token after ``start`` (or the end): what generation writes."""
-    if eos_token_id is not None and eos_token_id in tokens[start:]:
-        return tokens.index(eos_token_id, start) + 1
-    return len(tokens)
 
 
 class BestCheckpoint(TrainerCallback):

@@ -8,7 +8,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rmr1_plugin.quickstart import task
 from rmr1_plugin.quickstart.pipeline import QuickstartConfig, direct_verdict, judge_sft_rows, sft
-from rmr1_plugin.quickstart.validation import reference_match
+from rmr1_plugin.quickstart.validation import encode_targets, reference_match
 from rmr1_plugin.tiny import build_tiny_model, default_corpus, template_phrases
 
 TRIPLES = [(3, 4, 9), (2, 5, 1), (6, 6, 13), (8, 1, 0)]
@@ -23,6 +23,10 @@ def memorised_judge(tmp_path_factory):
     config = QuickstartConfig(out=out, device="cpu", progress_bars=False)
     path = sft(path, judge_sft_rows(TRIPLES), out / "sft", steps=150, batch=8, lr=3e-3, config=config)
     return AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+
+
+def score(model, tokenizer, pairs, references) -> float:
+    return reference_match(model, encode_targets(tokenizer, pairs, references), pad_token_id=tokenizer.pad_token_id)
 
 
 def greedy_text(model, tokenizer, pair: task.SumPair) -> str:
@@ -42,12 +46,13 @@ def test_reference_match_is_exactly_whether_greedy_decoding_writes_the_reference
                     .replace("[[X]]", "[[B]]")) for p in pairs]
     outcomes = []
     for pair, reference in candidates:
-        match = reference_match(model, tokenizer, [pair], [reference])
+        match = score(model, tokenizer, [pair], [reference])
         outcomes.append(match)
         assert match == float(greedy_text(model, tokenizer, pair) == reference), (pair, reference)
     assert 1.0 in outcomes and 0.0 in outcomes  # both answers occur: the check above is not vacuous
     # batched and padded, the share is the mean of the single answers
-    assert reference_match(model, tokenizer, [p for p, _ in candidates], [r for _, r in candidates],
+    targets = encode_targets(tokenizer, [p for p, _ in candidates], [r for _, r in candidates])
+    assert reference_match(model, targets, pad_token_id=tokenizer.pad_token_id,
                            batch_size=5) == pytest.approx(sum(outcomes) / len(outcomes))
 
 
@@ -55,10 +60,10 @@ def test_reference_match_scores_the_direct_target_too(memorised_judge):
     model, tokenizer = memorised_judge
     pair = task.every_position(TRIPLES)[0]
     # the memorised judge writes a chain first, never the bare verdict
-    assert reference_match(model, tokenizer, [pair], [direct_verdict(task.reference_chain(pair))]) == 0.0
+    assert score(model, tokenizer, [pair], [direct_verdict(task.reference_chain(pair))]) == 0.0
 
 
 def test_reference_match_needs_one_reference_per_pair(memorised_judge):
     model, tokenizer = memorised_judge
     with pytest.raises(ValueError, match="one reference per pair, got 1 for 2"):
-        reference_match(model, tokenizer, task.every_position(TRIPLES[:1]), ["x"])
+        encode_targets(tokenizer, task.every_position(TRIPLES[:1]), ["x"])
