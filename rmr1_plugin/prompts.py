@@ -184,6 +184,40 @@ def as_single_turn(
     return a[0], a[1], b[1]
 
 
+PairShape = Literal["single_turn", "conversations"]
+
+
+def check_pair_shape(question: object = None, answer_a: object = None, answer_b: object = None,
+                     conversation_a: object = None, conversation_b: object = None) -> PairShape:
+    """The one rule for what a pair is: ``question`` + ``answer_a`` + ``answer_b`` (single turn) or
+    ``conversation_a`` + ``conversation_b``, never a mix. Returns the shape; raises ``ValueError``
+    naming what is missing. The engine's ``JudgePair``, the server's ``PairIn`` and
+    :func:`build_judge_messages` all check pairs with it.
+
+    >>> check_pair_shape("Q", "a", "b")
+    'single_turn'
+    >>> check_pair_shape(conversation_a=[])
+    Traceback (most recent call last):
+    ...
+    ValueError: both conversation_a and conversation_b are required; missing conversation_b
+    """
+    single = {"question": question, "answer_a": answer_a, "answer_b": answer_b}
+    multi = {"conversation_a": conversation_a, "conversation_b": conversation_b}
+    if any(v is not None for v in multi.values()):
+        if any(v is not None for v in single.values()):
+            raise ValueError("give either question/answer_a/answer_b or conversation_a/conversation_b, not both")
+        missing = [name for name, v in multi.items() if v is None]
+        if missing:
+            raise ValueError(f"both conversation_a and conversation_b are required; missing {', '.join(missing)}")
+        return "conversations"
+    missing = [name for name, v in single.items() if v is None]
+    if missing:
+        names = " and ".join(missing)
+        raise ValueError(f"{names} {'is' if len(missing) == 1 else 'are'} required for a single-turn pair "
+                         f"(question, answer_a, answer_b); missing {missing}")
+    return "single_turn"
+
+
 # --- the builder -----------------------------------------------------------------------------
 
 
@@ -216,13 +250,9 @@ def build_judge_messages(
     """
     if style not in STYLES:
         raise ValueError(f"style must be one of {STYLES}, got {style!r}")
-    single = question is not None or answer_a is not None or answer_b is not None
-    multi = conversation_a is not None or conversation_b is not None
-    if single and multi:
-        raise ValueError("give either question/answer_a/answer_b or conversation_a/conversation_b, not both")
+    multi = check_pair_shape(question, answer_a, answer_b, conversation_a, conversation_b) == "conversations"
     if multi:
-        if conversation_a is None or conversation_b is None:
-            raise ValueError("both conversation_a and conversation_b are required")
+        assert conversation_a is not None and conversation_b is not None
         _check_conversation(conversation_a, "conversation_a")
         _check_conversation(conversation_b, "conversation_b")
         collapsed = as_single_turn(conversation_a, conversation_b)
@@ -234,8 +264,6 @@ def build_judge_messages(
             return _wrap(user, style)
         question, answer_a, answer_b = collapsed
     for name, value in (("question", question), ("answer_a", answer_a), ("answer_b", answer_b)):
-        if value is None:
-            raise ValueError(f"{name} is required for a single-turn prompt")
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a string, got {type(value).__name__}")
     if neutralize:

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from rmr1_plugin.judge import NoVerdictError, ascore_until_judged, group_flip_rate, run_sync
+from rmr1_plugin.pairs import JudgePair, uses_reference
 from rmr1_trl.config import JudgeSpec, spec_from_env
 from rmr1_trl.groups import find_groups
 from rmr1_trl.text import completion_text
@@ -102,7 +103,7 @@ class JudgeReward(_JudgeHolder):
             raise ValueError(f"got {len(prompts)} prompts for {len(texts)} completions")
         groups = find_groups(prompts, self.group_size)
         references = columns.get(self.reference_column)
-        if self.strategy == "reference" and references is None:
+        if uses_reference(self.strategy) and references is None:
             raise ValueError(
                 f"strategy='reference' needs a {self.reference_column!r} dataset column with a baseline answer "
                 f"per prompt (columns present: {sorted(k for k in columns if k not in _TRL_KWARGS)})"
@@ -116,7 +117,7 @@ class JudgeReward(_JudgeHolder):
             def once() -> Awaitable[Any]:
                 return judge.ascore_group(
                     prompts[first], [texts[i] for i in group], strategy=self.strategy, max_calls=self.max_calls,
-                    reference=None if self.strategy != "reference" else completion_text(references[first]),
+                    reference=completion_text(references[first]) if uses_reference(self.strategy) else None,
                     gold=None if gold is None else gold[first], tests=None if tests is None else tests[first],
                     task=None if task is None else task[first],
                 )
@@ -171,8 +172,6 @@ class PairwiseJudgeReward(_JudgeHolder):
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[Any], *,
                  log_metric: Callable[[str, float], None] | None = None, **columns: Any) -> list[float]:
-        from rmr1_plugin.judge import JudgePair
-
         texts = [completion_text(c) for c in completions]
         if len(texts) % 2 or len(prompts) != len(texts):
             raise ValueError(
@@ -186,7 +185,9 @@ class PairwiseJudgeReward(_JudgeHolder):
                     f"completions {i} and {i + half} should answer the same prompt (OnlineDPO layout "
                     "[p0c0, p1c0, ..., p0c1, p1c1, ...]) but their prompts differ"
                 )
-            pairs.append(_judge_pair(JudgePair, prompts[i], completions[i], completions[i + half], columns, i))
+            extras = {k: columns[k][i] for k in ("gold", "tests", "task") if columns.get(k) is not None}
+            pairs.append(JudgePair.from_prompt(prompts[i], completion_text(completions[i]),
+                                               completion_text(completions[i + half]), **extras))
         judge = self.judge
 
         async def once() -> list[Any]:
@@ -209,18 +210,6 @@ class PairwiseJudgeReward(_JudgeHolder):
 # --- pure helpers ----------------------------------------------------------------------------
 
 _TRL_KWARGS = {"trainer_state", "log_extra", "log_metric", "completion_ids", "environments"}
-
-
-def _judge_pair(pair_type: Any, prompt: Any, first: Any, second: Any, columns: dict[str, Any], row: int) -> Any:
-    extras = {k: columns[k][row] for k in ("gold", "tests", "task") if columns.get(k) is not None}
-    if isinstance(prompt, str):
-        return pair_type(question=prompt, answer_a=completion_text(first), answer_b=completion_text(second), **extras)
-    conversation = [dict(m) for m in prompt]
-    return pair_type(
-        conversation_a=conversation + [{"role": "assistant", "content": completion_text(first)}],
-        conversation_b=conversation + [{"role": "assistant", "content": completion_text(second)}],
-        **extras,
-    )
 
 
 def _raise_if_undecided(verdicts: Sequence[Any]) -> None:

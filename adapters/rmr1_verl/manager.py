@@ -32,6 +32,7 @@ from verl import DataProto
 from verl.experimental.reward_loop.reward_manager import register
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
+from rmr1_plugin.pairs import REFERENCE, uses_reference  # noqa: F401  (REFERENCE: kept for importers)
 from rmr1_plugin.settings import JudgeSettings
 from rmr1_verl.groups import GroupCollector
 from rmr1_verl.verifiers import code_tests
@@ -42,8 +43,6 @@ logger = logging.getLogger(__name__)
 MANAGER_NAME = "rmr1_judge"
 #: How many calls Ray runs at once in one async actor (verl's reward workers use the default).
 RAY_ASYNC_ACTOR_CONCURRENCY = 1000
-#: The strategy that judges each completion against the row's reference answer, without its group.
-REFERENCE = "reference"
 #: Logged for every sample (verl builds one array per key from the first sample's keys).
 EXTRA_KEYS = ("judge_calls", "group_size", "group_partial", "verified")
 
@@ -83,7 +82,7 @@ def check_training_config(config: DictConfig | Mapping[str, Any], strategy: str 
     With ``strategy="reference"`` each completion is judged alone against its row's reference
     answer, so nothing waits for group mates and there is nothing to check.
     """
-    if strategy == REFERENCE:
+    if uses_reference(strategy):
         return
     rollout = config["actor_rollout_ref"]["rollout"]
     n = int(rollout["n"])
@@ -157,7 +156,7 @@ class GroupJudge:
             spec = code_tests(truth, where=f"data source {first['data_source']!r}")
             tests = spec["tests"] if "tests" in spec else spec
         reference = None
-        if self.settings.strategy == REFERENCE:
+        if uses_reference(self.settings.strategy):
             if not isinstance(truth, str):
                 raise ValueError(f"strategy 'reference' judges each completion against reward_model.ground_truth, "
                                  f"the reference answer; data source {first['data_source']!r} has {truth!r:.60}")
@@ -257,7 +256,7 @@ class RMR1JudgeRewardManager(RewardManagerBase):
         response = await self.loop.run_in_executor(
             None, lambda: self.tokenizer.decode(response_ids[:length], skip_special_tokens=True))
         reward_model = fields.get("reward_model") or {}
-        expected = 1 if self.settings.strategy == REFERENCE else int(fields.get("__rollout_n__", self.group_size))
+        expected = 1 if uses_reference(self.settings.strategy) else int(fields.get("__rollout_n__", self.group_size))
         sample = {"prompt": _messages(fields["raw_prompt"]), "response": response,
                   "data_source": str(fields["data_source"]), "ground_truth": reward_model.get("ground_truth"),
                   "expected": expected}

@@ -131,10 +131,8 @@ def code_tests(ground_truth: Any, *, where: str = "row") -> dict[str, Any]:
 
 
 def _result(result: Any) -> dict[str, Any]:
-    from rmr1_plugin.verify.rewards import DECIDED
-
     accepted = 1.0 if result.ok else 0.0
-    return {"score": accepted, "acc": accepted, "decided": 1.0 if result.status in DECIDED else 0.0,
+    return {"score": accepted, "acc": accepted, "decided": 0.0 if result.decision == "undecided" else 1.0,
             "status": str(result.status)}
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rmr1_plugin.prompts import check_pair_shape
 from rmr1_plugin.types import Winner
 
 Role = Literal["system", "user", "assistant"]
@@ -77,18 +78,7 @@ class PairIn(BaseModel):
 
     @model_validator(mode="after")
     def _one_shape(self) -> PairIn:
-        single = [self.question, self.answer_a, self.answer_b]
-        multi = [self.conversation_a, self.conversation_b]
-        if any(v is not None for v in single) and any(v is not None for v in multi):
-            raise ValueError(
-                "give either question/answer_a/answer_b or conversation_a/conversation_b, not both"
-            )
-        if any(v is not None for v in multi):
-            missing = [n for n, v in zip(("conversation_a", "conversation_b"), multi, strict=True) if v is None]
-        else:
-            missing = [n for n, v in zip(("question", "answer_a", "answer_b"), single, strict=True) if v is None]
-        if missing:
-            raise ValueError(f"missing {', '.join(missing)}")
+        check_pair_shape(self.question, self.answer_a, self.answer_b, self.conversation_a, self.conversation_b)
         return self
 
     def texts(self) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from rmr1_plugin.pairs import JudgePair, check_reference, group_strategy, uses_reference
 from rmr1_plugin.server.collector import GroupCollector
 from rmr1_plugin.server.metrics import ServerMetrics
 from rmr1_plugin.server.models import (
@@ -174,8 +175,8 @@ class RewardService:
         total = 0
         for group in request.groups:
             size = len(group.completions)
-            how = "reference" if size == 1 else strategy
-            total += expected_calls(size + (how == "reference"), how, request.max_calls)
+            how = group_strategy(strategy, size)
+            total += expected_calls(size + uses_reference(how), how, request.max_calls)
         return total * self.calls_per_comparison
 
     def reward_work(self, request: RewardRequest) -> int:
@@ -189,8 +190,8 @@ class RewardService:
             size = len(group.completions)
             if self.collector is not None:
                 size = max(size, self.collector.size)
-            how = "reference" if size == 1 else self.strategy
-            total += expected_calls(size + (how == "reference"), how)
+            how = group_strategy(self.strategy, size)
+            total += expected_calls(size + uses_reference(how), how)
         return total * self.calls_per_comparison
 
     # --- routes ----------------------------------------------------------------------------
@@ -428,38 +429,32 @@ class _GroupJob:
 
 def _reward_job(group: RewardGroup, strategy: str) -> _GroupJob:
     """An OpenRLHF group: ranked within itself, or a lone response against its label."""
-    how = "reference" if len(group.completions) == 1 else strategy
-    if how == "reference" and group.reference is None:
+    how = group_strategy(strategy, len(group.completions))
+    if uses_reference(how) and group.reference is None:
         raise LimitError(
             ("labels", group.indices[0] if group.indices else 0),
             "the server's strategy is 'reference', which needs a label as the reference answer",
         )
     return _GroupJob(
-        group.prompt, group.completions, how, group.reference if how == "reference" else None
+        group.prompt, group.completions, how, group.reference if uses_reference(how) else None
     )
 
 
 def _group_strategy(
     strategy: str, size: int, reference: str | None, loc: tuple[str | int, ...]
 ) -> str:
-    """The strategy a group is ranked with: a lone completion is compared with its reference."""
-    how = "reference" if size == 1 else strategy
-    if how == "reference" and reference is None:
-        raise LimitError(
-            (*loc, "reference"), "strategy 'reference' (and a single completion) needs a reference"
-        )
-    if how != "reference" and reference is not None:
-        raise LimitError(
-            (*loc, "reference"), f"a reference is only used by strategy 'reference', not {how!r}"
-        )
+    """The strategy a group is ranked with (:func:`rmr1_plugin.pairs.group_strategy`); a reference
+    that does not fit it is the request's fault, named at ``loc``."""
+    how = group_strategy(strategy, size)
+    try:
+        check_reference(how, reference)
+    except ValueError as exc:
+        raise LimitError((*loc, "reference"), str(exc)) from None
     return how
 
 
-def _engine_pair(pair: PairIn) -> Any:
-    from rmr1_plugin.judge import JudgePair
-
-    fields = pair.model_dump(exclude_none=True)
-    return JudgePair(**fields)
+def _engine_pair(pair: PairIn) -> JudgePair:
+    return JudgePair(**pair.model_dump(exclude_none=True))
 
 
 def _result(verdict: Any, include_text: bool) -> PairResult:

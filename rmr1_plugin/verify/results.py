@@ -9,8 +9,51 @@ from pydantic import BaseModel, Field, computed_field
 MathStatus = Literal["correct", "incorrect", "unparsable", "timeout", "error"]
 CodeStatus = Literal["passed", "failed", "timeout", "error", "sandbox_error", "unverified"]
 
+Decision = Literal["pass", "fail", "undecided"]
+"""What a verification says about the completion: accepted, rejected, or nothing (the data or the
+machine failed: ``error``, ``sandbox_error``, ``unverified``)."""
 
-class MathResult(BaseModel):
+#: Every status a verifier emits -> (decision, decisive). The one table of what statuses mean.
+#: ``decisive`` results (checked outright: correct/incorrect, passed/failed) can order two completions
+#: without the judge; a rejected but unread (``unparsable``) or cut-off (``timeout``) completion scores
+#: as a failure but leaves a comparison to the judge.
+STATUS_OUTCOMES: dict[str, tuple[Decision, bool]] = {
+    "correct": ("pass", True), "passed": ("pass", True),
+    "incorrect": ("fail", True), "failed": ("fail", True),
+    "unparsable": ("fail", False), "timeout": ("fail", False),
+    "error": ("undecided", False), "sandbox_error": ("undecided", False), "unverified": ("undecided", False),
+}
+
+
+def status_outcome(status: object) -> tuple[Decision, bool]:
+    """``(decision, decisive)`` of a status string (any case); unknown statuses decide nothing.
+
+    >>> status_outcome("Passed"), status_outcome("timeout"), status_outcome("maybe")
+    (('pass', True), ('fail', False), ('undecided', False))
+    """
+    status = getattr(status, "value", status)  # enums
+    if not isinstance(status, str):
+        return "undecided", False
+    return STATUS_OUTCOMES.get(status.lower(), ("undecided", False))
+
+
+class _Decided:
+    """The status-reading properties shared by both result models."""
+
+    status: str
+
+    @property
+    def decision(self) -> Decision:
+        """``pass``, ``fail`` or ``undecided``: what this result says about the completion."""
+        return status_outcome(self.status)[0]
+
+    @property
+    def decisive(self) -> bool:
+        """Whether the completion was checked outright (so it can order a pair without the judge)."""
+        return status_outcome(self.status)[1]
+
+
+class MathResult(_Decided, BaseModel):
     """Outcome of checking one response against a gold answer.
 
     ``unparsable``: no answer could be read from the response; ``error``: the gold answer could
@@ -76,7 +119,7 @@ class Isolation(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-class CodeResult(BaseModel):
+class CodeResult(_Decided, BaseModel):
     """Outcome of running one candidate program against its tests.
 
     ``failed``: some test failed or errored; ``timeout``: a per-test or per-candidate deadline hit;

@@ -20,9 +20,6 @@ from rmr1_plugin.verify.math import DEFAULT_DEADLINE, verify_math_batch
 from rmr1_plugin.verify.results import CodeResult, MathResult, VerifyResult
 from rmr1_plugin.verify.sandbox import Sandbox
 
-#: Statuses that judge the completion; the others (``error``, ``sandbox_error``) judge the data or the machine.
-DECIDED = {"correct", "incorrect", "unparsable", "timeout", "passed", "failed"}
-
 
 def completion_text(completion: Any) -> str:
     """The text of a completion given as a string or as chat messages (TRL's conversational format).
@@ -97,7 +94,8 @@ def to_scores(results: Sequence[VerifyResult], *, success: float = 1.0, failure:
     """Scores for results: ``success`` when accepted, ``failure`` when rejected (wrong, unparsable,
     timed out), ``undecided`` when the status says nothing about the completion (``error``,
     ``sandbox_error``)."""
-    return [success if r.ok else failure if r.status in DECIDED else undecided for r in results]
+    scores = {"pass": success, "fail": failure, "undecided": undecided}
+    return [scores[r.decision] for r in results]
 
 
 def _at(column: Sequence[Any] | None, i: int, n: int, name: str) -> Any:

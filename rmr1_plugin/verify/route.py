@@ -8,8 +8,8 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from rmr1_plugin.verify.code import run_code_tests_batch
 from rmr1_plugin.verify.math import verify_math_batch
@@ -75,3 +75,47 @@ def _code_row(completion: Any, tests: Any) -> dict[str, Any]:
     if isinstance(tests, dict):
         return {"code": code, **{k: tests.get(k) for k in ("tests", "inputs", "outputs", "entry_point") if k in tests}}
     return {"code": code, "tests": tests}
+
+
+# --- the verifier seam ---------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Verifier(Protocol):
+    """What the judge engine calls to settle a completion before asking the judge.
+
+    Returns a :class:`~rmr1_plugin.verify.results.MathResult`/``CodeResult`` (read through its
+    ``decision``/``decisive``), a bool (pass/fail) or ``None`` (cannot decide). :func:`route` is one.
+    """
+
+    def __call__(self, completion: str, *, gold: Any = None, tests: Any = None,
+                 task: str | None = None) -> VerifyResult | bool | None: ...
+
+
+@runtime_checkable
+class SupportsBatch(Protocol):
+    """A verifier that also checks a whole batch at once (:func:`route_batch` is one): the judge then
+    calls ``batch`` once per batch instead of the verifier once per completion."""
+
+    def batch(self, completions: Sequence[str], *, golds: Sequence[Any], tests: Sequence[Any],
+              tasks: Sequence[str | None]) -> Sequence[VerifyResult | bool | None]: ...
+
+
+class BatchVerifier:
+    """A :class:`Verifier` with a batch form: ``batch(completions, golds=, tests=, tasks=) -> results``.
+
+    >>> verifier = BatchVerifier(route, route_batch)
+    >>> isinstance(verifier, Verifier) and isinstance(verifier, SupportsBatch)
+    True
+    """
+
+    def __init__(self, one: Callable[..., Any], batch: Callable[..., Sequence[Any]]):
+        self.one, self.batch = one, batch
+
+    def __call__(self, completion: str, **fields: Any) -> Any:
+        return self.one(completion, **fields)
+
+
+def default_verifier() -> BatchVerifier:
+    """The judge engine's verifier: :func:`route`, with :func:`route_batch` as its batch form."""
+    return BatchVerifier(route, route_batch)

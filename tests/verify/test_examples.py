@@ -9,7 +9,7 @@ import pytest
 
 MODULES = ["rmr1_plugin.verify", "rmr1_plugin.verify.math", "rmr1_plugin.verify.code", "rmr1_plugin.verify.pool",
            "rmr1_plugin.verify.sandbox", "rmr1_plugin.verify.rewards", "rmr1_plugin.verify.route", "rmr1_plugin.verify.humaneval",
-           "rmr1_plugin.verify.cgroups", "rmr1_plugin.verify._child"]
+           "rmr1_plugin.verify.cgroups", "rmr1_plugin.verify._child", "rmr1_plugin.verify.results"]
 
 
 @pytest.mark.timeout(120)
