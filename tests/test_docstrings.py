@@ -40,7 +40,7 @@ MODULES = [
     "rmr1_plugin.cli.serve",
     "rmr1_plugin.server.admission",
     "rmr1_plugin.server.auth",
-    "rmr1_plugin.server.collector",
+    "rmr1_plugin.collector",
     "rmr1_plugin.server.idempotency",
     "rmr1_plugin.server.models",
     "rmr1_plugin.server.openrlhf",

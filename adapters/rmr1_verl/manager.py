@@ -32,9 +32,9 @@ from verl import DataProto
 from verl.experimental.reward_loop.reward_manager import register
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
+from rmr1_plugin.collector import GroupCollector
 from rmr1_plugin.pairs import REFERENCE, uses_reference  # noqa: F401  (REFERENCE: kept for importers)
 from rmr1_plugin.settings import JudgeSettings
-from rmr1_verl.groups import GroupCollector
 from rmr1_verl.verifiers import code_tests
 
 logger = logging.getLogger(__name__)
@@ -198,10 +198,14 @@ class GroupJudgeService:
     def __init__(self, settings: dict[str, Any], base_url: str | None, model: str | None) -> None:
         parsed = JudgeRewardSettings(**settings)
         self.group_judge = GroupJudge(parsed, base_url=base_url, model=model)
-        self.collector = GroupCollector(self.group_judge.score, timeout_s=parsed.group_timeout_s)
+        self.collector = GroupCollector(self._score, wait_s=parsed.group_timeout_s)
+
+    async def _score(self, key: Any, samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return await self.group_judge.score(samples)
 
     async def submit(self, key: str, sample: dict[str, Any], expected: int) -> dict[str, Any]:
-        return await self.collector.submit(key, sample, expected=expected)
+        """Park ``sample`` in group ``key`` (of ``expected`` samples) and wait for its result."""
+        return await self.collector.submit_one(key, sample, expected=expected)
 
 
 #: Calls the shared service actor runs at once: every waiting sample of every worker.

@@ -16,8 +16,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from rmr1_plugin.collector import GroupCollector
 from rmr1_plugin.pairs import JudgePair, check_reference, group_strategy, uses_reference
-from rmr1_plugin.server.collector import GroupCollector
 from rmr1_plugin.server.metrics import ServerMetrics
 from rmr1_plugin.server.models import (
     GroupResult,
@@ -140,7 +140,7 @@ class RewardService:
         self.metrics: ServerMetrics | None = None
         self._slot: Callable[[], AbstractAsyncContextManager[Any]] = contextlib.nullcontext
         self.collector = (
-            GroupCollector(group_size, group_wait_s, self._score_collected)
+            GroupCollector(self._score_collected, wait_s=group_wait_s, size=group_size)
             if group_size > 1
             else None
         )

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("verl")
 
-MODULES = ["rmr1_verl.rlvr", "rmr1_verl.groups", "rmr1_verl.recipes", "rmr1_verl.verifiers"]
+MODULES = ["rmr1_verl.rlvr", "rmr1_verl.recipes", "rmr1_verl.verifiers"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -15,7 +15,6 @@ import pytest
 
 pytest.importorskip("verl")
 
-from rmr1_verl.groups import GroupCollector
 from rmr1_verl.manager import (
     EXTRA_KEYS,
     MANAGER_NAME,
@@ -212,60 +211,6 @@ def test_a_served_judge_without_the_marker_function_is_refused(tiny_model_path, 
         "reward.custom_reward_function.path=null"])
     with pytest.raises(ValueError, match="name=judge_group_reward"):
         RMR1JudgeRewardManager(cfg, tiny_tokenizer, reward_router_address="10.0.0.5:31000")
-
-
-def test_collector_scores_a_group_once_whatever_the_arrival_order():
-    calls = []
-
-    async def scorer(items):
-        calls.append(list(items))
-        return [f"{item}/{len(items)}" for item in items]
-
-    async def run():
-        collector = GroupCollector(scorer, timeout_s=60)
-        order = [("g1", "a"), ("g2", "x"), ("g1", "b"), ("g2", "y"), ("g1", "c")]
-        return await asyncio.gather(*(collector.submit(k, v, expected=3 if k == "g1" else 2) for k, v in order))
-
-    assert asyncio.run(run()) == ["a/3", "x/2", "b/3", "y/2", "c/3"]
-    assert sorted(map(sorted, calls)) == [["a", "b", "c"], ["x", "y"]]
-
-
-def test_collector_scores_an_incomplete_group_when_its_wait_runs_out():
-    async def scorer(items):
-        return [len(items)] * len(items)
-
-    async def run():
-        collector = GroupCollector(scorer, timeout_s=0.05)
-        results = await asyncio.gather(collector.submit("g", "a", expected=4), collector.submit("g", "b", expected=4))
-        return results, collector.partial_groups, collector.pending
-
-    assert asyncio.run(run()) == ([2, 2], 1, 0)
-
-
-def test_collector_wakes_every_member_with_the_scorers_error():
-    async def scorer(items):
-        raise RuntimeError("judge server down")
-
-    async def run():
-        collector = GroupCollector(scorer, timeout_s=60)
-        return await asyncio.gather(*(collector.submit("g", i, expected=2) for i in range(2)), return_exceptions=True)
-
-    assert [str(e) for e in asyncio.run(run())] == ["judge server down"] * 2
-
-
-def test_collector_refuses_inconsistent_group_sizes():
-    async def scorer(items):
-        return items
-
-    async def run():
-        collector = GroupCollector(scorer, timeout_s=0.05)
-        first = asyncio.ensure_future(collector.submit("g", 1, expected=2))
-        await asyncio.sleep(0)
-        with pytest.raises(ValueError, match="expected 2 members, a later sample says 3"):
-            await collector.submit("g", 2, expected=3)
-        return await first
-
-    assert asyncio.run(run()) == 1
 
 
 @pytest.mark.slow
