@@ -35,3 +35,24 @@ def test_the_task_hint_picks_between_verifiers_and_batches_keep_order():
 def test_mismatched_columns_are_refused():
     with pytest.raises(ValueError, match="2 completions but 1 golds"):
         route_batch(["a", "b"], golds=["1"])
+
+
+def test_a_result_says_pass_fail_or_undecided_and_whether_it_was_checked_outright():
+    from rmr1_plugin.verify.results import CodeResult, MathResult
+
+    assert (MathResult(status="correct").decision, MathResult(status="correct").decisive) == ("pass", True)
+    assert (MathResult(status="incorrect").decision, MathResult(status="incorrect").decisive) == ("fail", True)
+    # Unread or cut off: scored as a failure, but too weak to order a pair without the judge.
+    assert (MathResult(status="unparsable").decision, MathResult(status="unparsable").decisive) == ("fail", False)
+    assert (CodeResult(status="timeout").decision, CodeResult(status="timeout").decisive) == ("fail", False)
+    for status in ("error", "sandbox_error", "unverified"):
+        assert CodeResult(status=status).decision == "undecided" and not CodeResult(status=status).decisive
+
+
+def test_route_is_the_judges_verifier_seam():
+    from rmr1_plugin.verify.route import SupportsBatch, Verifier, default_verifier
+
+    verifier = default_verifier()
+    assert isinstance(route, Verifier) and isinstance(verifier, Verifier) and isinstance(verifier, SupportsBatch)
+    assert not isinstance(route, SupportsBatch)
+    assert verifier.one is route and verifier.batch is route_batch
