@@ -79,6 +79,7 @@ async def ascore_group(judge: Judge, prompt: str | Conversation, completions: Se
     if ref_index is not None:
         scores.rewards = scores.rewards[:ref_index]
     scores.details.update(counts, verification=outcomes[: len(completions)], texts=texts)
+    scores.flips, scores.both_orders = counts["flips"], counts["both_orders"]
     if counts["judged_pairs"] and not counts["verified_pairs"] and counts["no_verdict"] == counts["judged_pairs"]:
         raise NoVerdictError.from_failures(failures, scores)
     return scores
@@ -89,12 +90,12 @@ def group_flip_rate(scorings: Sequence[GroupScores]) -> float | None:
     scorings only: each :meth:`Judge.ascore_group` call counts its own ``flips`` and
     ``both_orders``, so concurrent users of one judge never mix their metrics.
 
-    >>> group_flip_rate([GroupScores(rewards=[], calls=2, details={"flips": 1, "both_orders": 2}),
-    ...                  GroupScores(rewards=[], calls=2, details={"flips": 0, "both_orders": 2})])
+    >>> group_flip_rate([GroupScores(rewards=[], calls=2, flips=1, both_orders=2),
+    ...                  GroupScores(rewards=[], calls=2, flips=0, both_orders=2)])
     0.25
     """
-    flips = sum(s.details.get("flips", 0) for s in scorings)
-    both = sum(s.details.get("both_orders", 0) for s in scorings)
+    flips = sum(s.flips for s in scorings)
+    both = sum(s.both_orders for s in scorings)
     return flips / both if both else None
 
 

@@ -58,7 +58,9 @@ class GroupScores(BaseModel):
 
     ``calls`` counts comparisons sent to ``compare``; ``rounds`` counts the batches;
     ``comparisons`` lists every verdict; ``details`` holds strategy-specific extras (for
-    ``adaptive``: the Bradley–Terry strengths and the estimated position bias).
+    ``adaptive``: the Bradley–Terry strengths and the estimated position bias). ``flips`` and
+    ``both_orders`` are this scoring's own position-bias counts (filled by the judge engine:
+    comparisons judged in both orders, and those whose two orders disagreed).
     """
 
     rewards: list[float]
@@ -67,6 +69,14 @@ class GroupScores(BaseModel):
     strategy: str = ""
     comparisons: list[Comparison] = Field(default_factory=list)
     details: dict[str, Any] = Field(default_factory=dict)
+    flips: int = 0
+    both_orders: int = 0
+
+    @property
+    def flip_rate(self) -> float | None:
+        """Share of this scoring's comparisons judged in both orders whose orders disagreed, or
+        ``None`` when none was judged both ways."""
+        return self.flips / self.both_orders if self.both_orders else None
 
 
 # --- drivers ---------------------------------------------------------------------------------

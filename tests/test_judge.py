@@ -310,3 +310,35 @@ def test_the_default_verifier_is_the_verify_module_when_present():
                      answer_b="The answer is \\boxed{41}.", gold="42", task="math")
     [verdict] = judge.judge([pair])
     assert verdict.source == "verifier" and verdict.winner == "A"
+
+
+def test_concurrent_group_scorings_on_one_judge_each_count_their_own_flips():
+    from rmr1_plugin.judge import group_flip_rate
+
+    class SlowReplay:
+        """The replay backend, answering after a pause so the two scorings interleave."""
+
+        def __init__(self, inner):
+            self.inner, self.model_id = inner, inner.model_id
+
+        def generate(self, conversations, settings):
+            return self.inner.generate(conversations, settings)
+
+        async def agenerate(self, conversations, settings):
+            await asyncio.sleep(0.01)
+            return await self.inner.agenerate(conversations, settings)
+
+    three = ["x", "y", "z"]
+    rows = (by_quality("p?", three, [0.0, 1.0, 2.0], always_a={frozenset((0, 1))})
+            + by_quality("q?", three, [0.0, 1.0, 2.0]))
+    judge = Judge(SlowReplay(ReplayBackend.from_records(rows)), JudgeConfig(swap="both"), cache=False, verifier=False)
+
+    async def both():
+        return await asyncio.gather(judge.ascore_group("p?", three, strategy="round_robin"),
+                                    judge.ascore_group("q?", three, strategy="round_robin"))
+
+    flippy, steady = asyncio.run(both())
+    assert (flippy.flips, flippy.both_orders, steady.flips, steady.both_orders) == (2, 6, 0, 6)
+    assert (flippy.flip_rate, steady.flip_rate) == (pytest.approx(1 / 3), 0.0)
+    assert group_flip_rate([flippy]) == pytest.approx(1 / 3) and group_flip_rate([steady]) == 0.0
+    assert judge.stats.flip_rate == pytest.approx(1 / 6)  # the shared counters add up both callers

@@ -44,7 +44,7 @@ MANAGER_NAME = "rmr1_judge"
 #: How many calls Ray runs at once in one async actor (verl's reward workers use the default).
 RAY_ASYNC_ACTOR_CONCURRENCY = 1000
 #: Logged for every sample (verl builds one array per key from the first sample's keys).
-EXTRA_KEYS = ("judge_calls", "group_size", "group_partial", "verified")
+EXTRA_KEYS = ("judge_calls", "group_size", "group_partial", "verified", "judge_flip_rate")
 
 
 class JudgeRewardSettings(JudgeSettings):
@@ -177,11 +177,14 @@ class GroupJudge:
         else:
             scores = await ascore_until_judged(once, wait_s=self.settings.backend_wait_s)
         verified = scores.details.get("verification") or [None] * len(samples)
+        # This group's own flip rate (from what this call returned, never the shared judge's counters).
+        flip_rate = -1.0 if scores.flip_rate is None else scores.flip_rate
         return [
             {"reward_score": float(reward),
              "reward_extra_info": {"judge_calls": float(scores.calls), "group_size": float(len(samples)),
                                    "group_partial": float(len(samples) < s["expected"]),
-                                   "verified": -1.0 if v is None else float(bool(v))}}
+                                   "verified": -1.0 if v is None else float(bool(v)),
+                                   "judge_flip_rate": flip_rate}}
             for reward, s, v in zip(scores.rewards, samples, verified, strict=True)
         ]
 

@@ -31,14 +31,16 @@ QUESTION = [{"role": "user", "content": "What is 2+2?"}]
 COLOUR = [{"role": "user", "content": "Name a colour."}]
 
 
-def record_judgments(path: Path, prompt: list[dict], completions: list[str], rank: list[str]) -> None:
-    """Append a judgment for every ordered pair of ``completions``: the one earlier in ``rank`` wins."""
+def record_judgments(path: Path, prompt: list[dict], completions: list[str], rank: list[str],
+                     always_a: tuple[frozenset, ...] = ()) -> None:
+    """Append a judgment for every ordered pair of ``completions``: the one earlier in ``rank`` wins,
+    except that pairs in ``always_a`` get a judge that always answers A (position bias)."""
     with path.open("a", encoding="utf-8") as out:
         for a, b in itertools.permutations(completions, 2):
             messages = build_judge_messages(conversation_a=prompt + [{"role": "assistant", "content": a}],
                                             conversation_b=prompt + [{"role": "assistant", "content": b}],
                                             style="reasoning")
-            winner = "A" if rank.index(a) < rank.index(b) else "B"
+            winner = "A" if frozenset((a, b)) in always_a or rank.index(a) < rank.index(b) else "B"
             out.write(json.dumps({"messages": messages, "text": f"<think>compare</think>\n<answer>[[{winner}]]</answer>"}) + "\n")
 
 
@@ -211,6 +213,32 @@ def test_a_served_judge_without_the_marker_function_is_refused(tiny_model_path, 
         "reward.custom_reward_function.path=null"])
     with pytest.raises(ValueError, match="name=judge_group_reward"):
         RMR1JudgeRewardManager(cfg, tiny_tokenizer, reward_router_address="10.0.0.5:31000")
+
+
+def test_each_group_logs_the_flip_rate_of_its_own_scoring(tmp_path):
+    from rmr1_verl.manager import GroupJudge, JudgeRewardSettings
+
+    replay = tmp_path / "judge.jsonl"
+    answers, colours = ["The answer is 4.", "It is 5.", "22"], ["Blue.", "Seven.", "Red, or blue."]
+    record_judgments(replay, QUESTION, answers, rank=["The answer is 4.", "22", "It is 5."])
+    record_judgments(replay, COLOUR, colours, rank=["Red, or blue.", "Blue.", "Seven."],
+                     always_a=(frozenset(("Blue.", "Seven.")),))
+    settings = JudgeRewardSettings(backend="replay", backend_options={"path": str(replay)}, style="reasoning",
+                                   swap="both", strategy="round_robin")
+    group_judge = GroupJudge(settings, base_url=None, model=None)
+
+    def samples(prompt, completions):
+        return [{"prompt": prompt, "response": c, "data_source": "chat", "ground_truth": "", "expected": 3}
+                for c in completions]
+
+    async def run():  # both groups on one judge at once
+        return await asyncio.gather(group_judge.score(samples(QUESTION, answers)),
+                                    group_judge.score(samples(COLOUR, colours)))
+
+    steady, flippy = asyncio.run(run())
+    assert {r["reward_extra_info"]["judge_flip_rate"] for r in steady} == {0.0}
+    assert [r["reward_extra_info"]["judge_flip_rate"] for r in flippy] == pytest.approx([1 / 3] * 3)
+    assert group_judge.judge().stats.flip_rate == pytest.approx(1 / 6)  # the shared counters mix both groups
 
 
 @pytest.mark.slow
