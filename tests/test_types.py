@@ -24,3 +24,25 @@ def test_every_layer_uses_the_one_definition():
         # style is optional: unset means "follow the checkpoint's name" (rmr1_plugin.settings.resolve_style)
         assert fields["style"].annotation == types.Style | None
         assert fields["swap"].annotation is types.SwapPolicy
+
+
+def test_one_backend_unavailable_exception_with_the_old_server_name_deprecated():
+    import pytest
+
+    from rmr1_plugin.backends import BackendUnavailableError
+    from rmr1_plugin.server import service
+
+    with pytest.warns(DeprecationWarning, match="BackendUnavailableError"):
+        assert service.BackendUnavailable is BackendUnavailableError
+    assert issubclass(service.NoVerdict, BackendUnavailableError)
+
+
+def test_judge_modules_re_export_what_moved_out_of_judge_py():
+    from rmr1_plugin import combine, errors, groups, pairs
+
+    assert judge.JudgePair is pairs.JudgePair and judge.PairVerdict is combine.PairVerdict
+    assert judge.NoVerdictError is errors.NoVerdictError and judge.JudgeError is errors.JudgeError
+    assert judge.ascore_until_judged is groups.ascore_until_judged and judge.group_flip_rate is groups.group_flip_rate
+    from rmr1_plugin.verify.route import BatchVerifier, Verifier
+
+    assert judge.BatchVerifier is BatchVerifier and judge.Verifier is Verifier

@@ -29,13 +29,12 @@ def math_reward(completions: Sequence[Any], gold: Sequence[str] | None = None,
     >>> math_reward(["The answer is 4.", "5"], gold=["4", "4"])   # doctest: +SKIP
     [1.0, 0.0]
     """
-    from rmr1_plugin.verify import math_reward as verify_math_rewards
-    from rmr1_plugin.verify import to_scores
+    from rmr1_plugin.verify import check_math, to_scores
 
     answers = gold if gold is not None else solution
     if answers is None:
         raise ValueError("math_reward needs a 'gold' (or 'solution') dataset column with the reference answer")
-    results = verify_math_rewards(completions, list(answers))
+    results = check_math(completions, list(answers))
     _log_statuses(results, "math", log_metric)
     return to_scores(results)
 
@@ -46,11 +45,10 @@ def code_reward(completions: Sequence[Any], tests: Sequence[Any] | None = None, 
                 **kwargs: Any) -> list[float | None]:
     """Run each completion's code (last fenced block) in the sandbox against its ``tests`` column
     (assertion code) or ``inputs``/``outputs`` columns (stdin/stdout cases)."""
-    from rmr1_plugin.verify import code_reward as verify_code_rewards
-    from rmr1_plugin.verify import to_scores
+    from rmr1_plugin.verify import check_code, to_scores
 
     if tests is None and inputs is None:
         raise ValueError("code_reward needs a 'tests' column, or 'inputs' and 'outputs' columns")
-    results = verify_code_rewards(completions, tests, inputs=inputs, outputs=outputs, entry_point=entry_point)
+    results = check_code(completions, tests, inputs=inputs, outputs=outputs, entry_point=entry_point)
     _log_statuses(results, "code", log_metric)
     return to_scores(results)

@@ -69,15 +69,14 @@ class Admission:
         """Hold judging slots for work whose requests already have their places (responses
         gathered across requests: their requests wait without a slot, their group takes one)."""
         weight = min(max(weight, 1), self.max_active)
-        await self._acquire(weight)
+        await self.acquire(weight)
         self.active += 1
         started = time.monotonic()
         try:
             yield
         finally:
             self.active -= 1
-            self._release(weight)
-            self._recent.append(time.monotonic() - started)
+            self.release(weight, time.monotonic() - started)
 
     def retry_after(self) -> int:
         """Seconds until a place is likely free: the queue ahead drained at the recent pace."""
@@ -87,7 +86,8 @@ class Admission:
         waves = (self.queued + 1) / self.max_active
         return max(1, math.ceil(mean * waves))
 
-    async def _acquire(self, weight: int) -> None:
+    async def acquire(self, weight: int) -> None:
+        """Wait until ``weight`` slots are free (first come, first served) and take them."""
         if not self._waiting and self.used + weight <= self.max_active:
             self.used += weight
             return
@@ -102,6 +102,12 @@ class Admission:
                 self._waiting.remove((weight, granted))
                 self._grant()
             raise
+
+    def release(self, weight: int, held_s: float | None = None) -> None:
+        """Give back ``weight`` slots, held for ``held_s`` seconds (the pace :meth:`retry_after` reads)."""
+        self._release(weight)
+        if held_s is not None:
+            self._recent.append(held_s)
 
     def _release(self, weight: int) -> None:
         self.used -= weight
@@ -124,7 +130,7 @@ class _Ticket:
     async def __aenter__(self) -> Self:
         admission = self._admission
         try:
-            await admission._acquire(self.weight)
+            await admission.acquire(self.weight)
         finally:
             admission.queued -= 1
             self._left_queue = True
@@ -135,9 +141,7 @@ class _Ticket:
     async def __aexit__(self, *exc: object) -> None:
         admission = self._admission
         admission.active -= 1
-        admission._release(self.weight)
-        if self._started is not None:
-            admission._recent.append(time.monotonic() - self._started)
+        admission.release(self.weight, None if self._started is None else time.monotonic() - self._started)
 
     def cancel(self) -> None:
         """Give the place back when the ticket is never used."""

@@ -45,6 +45,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rmr1_plugin.backends.base import BackendUnavailableError
 from rmr1_plugin.server.admission import Admission, QueueFull
 from rmr1_plugin.server.auth import token_matches
 from rmr1_plugin.server.idempotency import MAX_KEY_LENGTH, IdempotencyStore, KeyReused, fingerprint
@@ -60,7 +61,7 @@ from rmr1_plugin.server.models import (
     check_limits,
     format_loc,
 )
-from rmr1_plugin.server.service import BackendUnavailable, NoVerdict, RewardService
+from rmr1_plugin.server.service import NoVerdict, RewardService
 from rmr1_plugin.server.settings import ServerSettings
 
 log = logging.getLogger("rmr1_plugin.server")
@@ -131,8 +132,8 @@ def create_app(service: RewardService, settings: ServerSettings | None = None) -
         detail = [{"loc": ["body", *exc.loc], "msg": exc.message, "type": "value_error"}]
         return JSONResponse({"error": str(exc), "detail": detail}, status_code=422)
 
-    @app.exception_handler(BackendUnavailable)
-    async def _backend_down(request: Request, exc: BackendUnavailable) -> JSONResponse:
+    @app.exception_handler(BackendUnavailableError)
+    async def _backend_down(request: Request, exc: BackendUnavailableError) -> JSONResponse:
         error = str(exc) if isinstance(exc, NoVerdict) else f"judge backend failed: {exc}"
         log.warning("%s answered 503: %s", request.url.path, error)
         return JSONResponse(

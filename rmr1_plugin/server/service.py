@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from rmr1_plugin.backends.base import BackendUnavailableError
 from rmr1_plugin.collector import GroupCollector
 from rmr1_plugin.pairs import JudgePair, check_reference, group_strategy, uses_reference
 from rmr1_plugin.server.metrics import ServerMetrics
@@ -39,11 +41,16 @@ DEFAULT_STRATEGY = "adaptive"
 log = logging.getLogger("rmr1_plugin.server")
 
 
-class BackendUnavailable(Exception):
-    """The judge backend failed; the message is its reason."""
+def __getattr__(name: str) -> Any:
+    """``BackendUnavailable``: the deprecated name of :class:`rmr1_plugin.backends.BackendUnavailableError`."""
+    if name == "BackendUnavailable":
+        warnings.warn("rmr1_plugin.server.service.BackendUnavailable is deprecated: use "
+                      "rmr1_plugin.backends.BackendUnavailableError", DeprecationWarning, stacklevel=2)
+        return BackendUnavailableError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class NoVerdict(BackendUnavailable):
+class NoVerdict(BackendUnavailableError):
     """The judge answered but no comparison of a group got a verdict: its rewards would be made-up
     draws (a wrong chat template, too small ``max_new_tokens``, a judge that is not RM-R1).
     ``result`` holds the group's counts."""
@@ -74,10 +81,11 @@ def group_failure(details: dict[str, Any]) -> str | None:
 
 
 class _CountingBackend:
-    """Passes generations through to a backend and counts them (and its failures) for /metrics."""
+    """Passes generations through to ``inner`` (the judge backend) and counts them, and its
+    failures, for /metrics. Only the async path exists: the engine never calls another."""
 
     def __init__(self, backend: Any):
-        self._backend = backend
+        self.inner = backend
         self.model_id = backend.model_id
         self.metrics: ServerMetrics | None = None
 
@@ -85,7 +93,7 @@ class _CountingBackend:
         if self.metrics is not None:
             self.metrics.judge_calls.inc(len(conversations))
         try:
-            generations = await self._backend.agenerate(conversations, settings)
+            generations = await self.inner.agenerate(conversations, settings)
         except Exception:
             if self.metrics is not None:
                 self.metrics.backend_errors.inc(len(conversations))
@@ -93,12 +101,6 @@ class _CountingBackend:
         if self.metrics is not None:
             self.metrics.backend_errors.inc(sum(g.finish_reason == "error" for g in generations))
         return generations
-
-    def generate(self, conversations: list[list[dict]], settings: Any) -> list[Any]:
-        return self._backend.generate(conversations, settings)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._backend, name)
 
 
 class RewardService:
@@ -331,7 +333,7 @@ class RewardService:
         """
         from rmr1_plugin.backends import GenerationSettings, ReplayBackend
 
-        backend = self.backend._backend  # a probe is not a judge call: bypass the counting
+        backend = self.backend.inner  # a probe is not a judge call: bypass the counting
         if isinstance(backend, ReplayBackend):
             return
         generations = await backend.agenerate(
@@ -339,7 +341,7 @@ class RewardService:
             GenerationSettings(max_new_tokens=1, temperature=0.0),
         )
         if not generations or generations[0].finish_reason == "error":
-            raise BackendUnavailable(
+            raise BackendUnavailableError(
                 generations[0].error if generations else "no generation returned"
             )
 
@@ -367,7 +369,7 @@ class RewardService:
                 raise  # bad input: the request's fault
             except NoVerdictError as exc:
                 if exc.scores is None:
-                    raise BackendUnavailable(_reason(exc)) from exc
+                    raise BackendUnavailableError(_reason(exc)) from exc
                 # Judged, and no comparison named a winner: count it like any group, then fail it below.
                 scores = exc.scores
             except Exception as exc:
@@ -375,7 +377,7 @@ class RewardService:
                 # verdict): a failed group, never a made-up reward.
                 if not _is_backend_failure(exc):
                     log.warning("group of %d failed: %s", len(job.completions), _reason(exc))
-                raise exc if _is_backend_failure(exc) else BackendUnavailable(_reason(exc)) from exc
+                raise exc if _is_backend_failure(exc) else BackendUnavailableError(_reason(exc)) from exc
             details = scores.details
             result = GroupResult(
                 rewards=list(scores.rewards),
@@ -480,7 +482,7 @@ def _is_backend_failure(exc: BaseException) -> bool:
     from rmr1_plugin.backends import BackendError
     from rmr1_plugin.judge import JudgeError
 
-    return isinstance(exc, (JudgeError, BackendError, OSError, TimeoutError, BackendUnavailable))
+    return isinstance(exc, (JudgeError, BackendError, OSError, TimeoutError))
 
 
 def _reason(exc: BaseException) -> str:
@@ -493,7 +495,7 @@ def _classify(exc: BaseException) -> BaseException:
     if isinstance(exc, LimitError):
         return exc
     if _is_backend_failure(exc):
-        return exc if isinstance(exc, BackendUnavailable) else BackendUnavailable(_reason(exc))
+        return exc if isinstance(exc, BackendUnavailableError) else BackendUnavailableError(_reason(exc))
     if isinstance(exc, (ValueError, TypeError)):
         return LimitError(("body",), str(exc))
     return exc

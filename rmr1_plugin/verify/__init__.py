@@ -20,10 +20,12 @@ from rmr1_plugin.verify.math import answer_region, verify_math, verify_math_batc
 from rmr1_plugin.verify.pool import DeadlinePool
 from rmr1_plugin.verify.results import CodeResult, Isolation, MathResult, TestOutcome, VerifyResult
 from rmr1_plugin.verify.rewards import (
-    code_reward,
+    check_code,
+    check_math,
+    code_reward,  # deprecated alias of check_code
     completion_text,
     extract_code,
-    math_reward,
+    math_reward,  # deprecated alias of check_math
     to_scores,
 )
 from rmr1_plugin.verify.route import route, route_batch
@@ -52,6 +54,8 @@ __all__ = [
     "TestOutcome",
     "VerifyResult",
     "answer_region",
+    "check_code",
+    "check_math",
     "code_reward",
     "completion_text",
     "extract_code",

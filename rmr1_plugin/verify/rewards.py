@@ -1,10 +1,12 @@
 """Verifiable rewards with the conventional signatures (completions first, dataset columns after).
 
-The adapters for TRL and verl only wrap these: each returns one result per completion, with its
-status; :func:`to_scores` turns results into floats (``None`` where the verdict says nothing about
-the completion, e.g. a gold answer that cannot be parsed, which trainers skip).
+The adapters for TRL and verl only wrap these: :func:`check_math` and :func:`check_code` return
+one result per completion, with its status; :func:`to_scores` turns results into floats (``None``
+where the verdict says nothing about the completion, e.g. a gold answer that cannot be parsed,
+which trainers skip). Functions named ``*_reward`` return floats; the result-returning
+``math_reward``/``code_reward`` of earlier releases are deprecated aliases of ``check_*``.
 
->>> results = math_reward(["... \\\\boxed{4}", "... \\\\boxed{5}"], gold=["4", "4"])
+>>> results = check_math(["... \\\\boxed{4}", "... \\\\boxed{5}"], gold=["4", "4"])
 >>> to_scores(results)
 [1.0, 0.0]
 """
@@ -12,6 +14,7 @@ the completion, e.g. a gold answer that cannot be parsed, which trainers skip).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,7 +50,7 @@ def extract_code(text: str) -> str:
     return blocks[-1] if blocks else text
 
 
-def math_reward(completions: Sequence[Any], gold: Sequence[str], *, deadline: float = DEFAULT_DEADLINE,
+def check_math(completions: Sequence[Any], gold: Sequence[str], *, deadline: float = DEFAULT_DEADLINE,
                 require_marker: bool = False, **kwargs: Any) -> list[MathResult]:
     """Check each completion's final answer against its gold answer (a dataset column).
 
@@ -62,7 +65,7 @@ def math_reward(completions: Sequence[Any], gold: Sequence[str], *, deadline: fl
     return verify_math_batch(texts, list(gold), deadline=deadline, require_marker=require_marker)
 
 
-def code_reward(completions: Sequence[Any], tests: Sequence[Any] | None = None, *,
+def check_code(completions: Sequence[Any], tests: Sequence[Any] | None = None, *,
                 inputs: Sequence[list[str]] | None = None, outputs: Sequence[list[str]] | None = None,
                 entry_point: Sequence[str | None] | None = None, sandbox: Sandbox | None = None,
                 extract: bool = True, timeout: float = 30.0, test_timeout: float = 5.0,
@@ -104,3 +107,17 @@ def _at(column: Sequence[Any] | None, i: int, n: int, name: str) -> Any:
     if len(column) != n:
         raise ValueError(f"column {name!r} has {len(column)} rows but there are {n} completions")
     return column[i]
+
+
+def math_reward(*args: Any, **kwargs: Any) -> list[MathResult]:
+    """Deprecated: renamed :func:`check_math` (a ``*_reward`` returns floats); removed in the next release."""
+    warnings.warn("rmr1_plugin.verify.math_reward is deprecated: use check_math (results) or "
+                  "rmr1_trl.math_reward (floats)", DeprecationWarning, stacklevel=2)
+    return check_math(*args, **kwargs)
+
+
+def code_reward(*args: Any, **kwargs: Any) -> list[CodeResult]:
+    """Deprecated: renamed :func:`check_code` (a ``*_reward`` returns floats); removed in the next release."""
+    warnings.warn("rmr1_plugin.verify.code_reward is deprecated: use check_code (results) or "
+                  "rmr1_trl.code_reward (floats)", DeprecationWarning, stacklevel=2)
+    return check_code(*args, **kwargs)
