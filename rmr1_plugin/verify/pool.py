@@ -39,13 +39,17 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 @dataclass
-class Outcome:
+class TaskOutcome:
     """What became of one item: ``ok`` with a value, ``timeout``, or ``error`` with a message."""
 
     status: Literal["ok", "timeout", "error"]
     value: Any = None
     error: str | None = None
     seconds: float = 0.0
+
+
+#: The earlier name of :class:`TaskOutcome` (``rmr1_plugin.ranking`` has its own ``Outcome``); deprecated.
+Outcome = TaskOutcome
 
 
 @dataclass(eq=False)
@@ -116,12 +120,12 @@ class DeadlinePool:
         """Whether :meth:`map` can run here: not closed, and created in this process (not a fork)."""
         return not self._closed and os.getpid() == self._owner
 
-    def call(self, item: Any, *, deadline: float) -> Outcome:
+    def call(self, item: Any, *, deadline: float) -> TaskOutcome:
         """Run one item; see :meth:`map`."""
         return self.map([item], deadline=deadline)[0]
 
-    def map(self, items: Sequence[Any], *, deadline: float) -> list[Outcome]:
-        """Run every item, in parallel across the workers; one :class:`Outcome` per item, in order.
+    def map(self, items: Sequence[Any], *, deadline: float) -> list[TaskOutcome]:
+        """Run every item, in parallel across the workers; one :class:`TaskOutcome` per item, in order.
 
         ``deadline`` is seconds per item, counted from when its worker starts on it.
         """
@@ -130,7 +134,7 @@ class DeadlinePool:
         if os.getpid() != self._owner:
             raise RuntimeError("DeadlinePool was created in another process; create a new one after fork")
         self._start()
-        outcomes: list[Outcome | None] = [None] * len(items)
+        outcomes: list[TaskOutcome | None] = [None] * len(items)
         pending = deque(range(len(items)))
         held: list[_Worker] = []
         running: dict[_Worker, tuple[int, float | None]] = {}  # worker -> (item, start or None)
@@ -156,7 +160,7 @@ class DeadlinePool:
                         code = worker.proc.poll()
                         if worker in running:
                             index, start = running.pop(worker)
-                            outcomes[index] = Outcome("error", error=_death_message(code, self.memory_mb),
+                            outcomes[index] = TaskOutcome("error", error=_death_message(code, self.memory_mb),
                                                       seconds=_since(start))
                         self._replace(worker, held, selector)
                         continue
@@ -167,7 +171,7 @@ class DeadlinePool:
                                 running[worker] = (running[worker][0], time.monotonic())
                         elif worker in running:
                             index, start = running.pop(worker)
-                            outcomes[index] = Outcome(
+                            outcomes[index] = TaskOutcome(
                                 "ok" if message.get("error") is None else "error",
                                 value=message.get("value"), error=message.get("error"), seconds=_since(start),
                             )
@@ -178,10 +182,10 @@ class DeadlinePool:
                     if overdue:
                         del running[worker]
                         outcomes[index] = (
-                            Outcome("timeout", error=f"no answer within the {deadline:g} s deadline",
+                            TaskOutcome("timeout", error=f"no answer within the {deadline:g} s deadline",
                                     seconds=now - start)
                             if start is not None
-                            else Outcome("error", error=f"worker did not start within {self.startup_timeout:g} s")
+                            else TaskOutcome("error", error=f"worker did not start within {self.startup_timeout:g} s")
                         )
                         self._replace(worker, held, selector)
         finally:
@@ -190,7 +194,7 @@ class DeadlinePool:
             selector.close()
             for worker in held:
                 self._idle.put(worker)
-        return [o if o is not None else Outcome("error", error="lost") for o in outcomes]
+        return [o if o is not None else TaskOutcome("error", error="lost") for o in outcomes]
 
     def close(self) -> None:
         """Stop every worker (idempotent)."""
