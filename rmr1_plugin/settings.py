@@ -1,7 +1,7 @@
 """The judge settings every entry point shares, with one set of defaults.
 
-TRL's ``JudgeSpec``, verl's ``JudgeRewardSettings`` and the server extend :class:`JudgeSettings`
-with what only they need, so "the same judge" means the same judge in every framework. The prompt
+TRL's ``JudgeSpec``, verl's ``JudgeRewardSettings``, the evaluation's ``EvalSettings`` and the
+server extend :class:`JudgeSettings` with what only they need, so "the same judge" means the same judge in every framework. The prompt
 style and the output limit follow the checkpoint unless set: a DeepSeek-distilled judge gets the
 ``reasoning`` prompt and 8192 new tokens, anything else the ``instruct`` prompt and 4096; an
 explicit style that contradicts the checkpoint's name is kept, with a warning.
@@ -111,8 +111,18 @@ class JudgeSettings(BaseModel):
         512
         """
         style = resolve_style(self.style, model or self.model)
-        generation = GenerationSettings(
-            max_new_tokens=self.max_new_tokens or DEFAULT_MAX_NEW_TOKENS[style],
-            temperature=self.temperature, top_p=self.top_p)
-        return JudgeConfig(style=style, swap=self.swap, votes=self.votes, neutralize=self.neutralize,
-                           generation=generation, **overrides)
+        fields: dict[str, Any] = {"style": style, "swap": self.swap, "votes": self.votes,
+                                  "neutralize": self.neutralize}
+        if "generation" not in overrides:
+            fields["generation"] = self.generation_settings(style)
+        return JudgeConfig(**{**fields, **overrides})
+
+    def generation_settings(self, style: Style, **overrides: Any) -> GenerationSettings:
+        """The judge's sampling settings for prompts in ``style`` (whose output limit is the default
+        ``max_new_tokens``); ``overrides`` are further :class:`GenerationSettings` fields.
+
+        >>> JudgeSettings().generation_settings("reasoning", seed=3).max_new_tokens
+        8192
+        """
+        return GenerationSettings(**{"max_new_tokens": self.max_new_tokens or DEFAULT_MAX_NEW_TOKENS[style],
+                                     "temperature": self.temperature, "top_p": self.top_p, **overrides})

@@ -58,3 +58,12 @@ def test_names_that_say_nothing_imply_no_style():
 def test_unknown_fields_are_refused_by_name():
     with pytest.raises(ValueError, match="max_tokens"):
         JudgeSettings(max_tokens=10)
+
+
+def test_the_eval_settings_derive_from_the_core_settings():
+    from rmr1_plugin.evaluate.runner import EvalSettings
+
+    assert issubclass(EvalSettings, JudgeSettings)
+    settings = EvalSettings(benchmark="rmb", data="x", backend="replay", model=DISTILLED, votes=1)
+    assert settings.prompt_style == "reasoning"
+    assert settings.judge_config() == JudgeSettings(backend="replay", model=DISTILLED).judge_config()

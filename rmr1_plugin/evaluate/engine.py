@@ -1,17 +1,18 @@
 """Build the judge engine (:mod:`rmr1_plugin.judge`) an evaluation runs through, from its settings.
 
 A thin translation: the backend kind and options go to :func:`rmr1_plugin.backends.make_backend`,
-the position policy, votes, prompt style and generation settings to :class:`JudgeConfig`.
+the position policy, votes, prompt style and generation settings to the judge's
+:class:`~rmr1_plugin.judge.JudgeConfig` (through :meth:`rmr1_plugin.settings.JudgeSettings.judge_config`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rmr1_plugin.backends import GenerationSettings, RecordingBackend, make_backend
+from rmr1_plugin.backends import RecordingBackend, make_backend
 from rmr1_plugin.cache import GenerationCache
 from rmr1_plugin.evaluate.runner import EvalSettings
-from rmr1_plugin.judge import Judge, JudgeConfig
+from rmr1_plugin.judge import Judge
 
 
 def build_judge(
@@ -45,12 +46,10 @@ def build_judge(
     backend = make_backend(settings.backend, **backend_options)
     if record:
         backend = RecordingBackend(backend, record)
-    config = JudgeConfig(
-        style=settings.style,
+    generation = settings.generation_settings(settings.prompt_style, seed=settings.seed, **settings.generation)
+    config = settings.judge_config(
         swap="both" if settings.position == "both" else "none",
-        votes=settings.votes,
-        neutralize=settings.neutralize,
-        generation=GenerationSettings(seed=settings.seed, **settings.generation),
+        generation=generation,
         on_error="raise" if settings.backend_errors == "stop" else "none",
         verify=False,  # a benchmark measures the judge, never a verifier
     )

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from tqdm.auto import tqdm
 
 from rmr1_plugin.data.formats import PreferencePair
@@ -40,6 +40,7 @@ from rmr1_plugin.evaluate.scoring import (
     rmb_scores,
 )
 from rmr1_plugin.judge import Judge, JudgePair
+from rmr1_plugin.settings import JudgeSettings, resolve_style
 from rmr1_plugin.types import Style
 
 logger = logging.getLogger(__name__)
@@ -48,25 +49,33 @@ Position = Literal["random", "both"]
 LOG_NAME, RUN_NAME, RESULTS_NAME, PLOT_NAME = "samples.jsonl", "run.json", "results.json", "accuracy.png"
 
 
-class EvalSettings(BaseModel):
-    """What a run evaluates and how; saved as ``run.json`` beside the log."""
+class EvalSettings(JudgeSettings):
+    """What a run evaluates and how; saved as ``run.json`` beside the log.
+
+    The judge fields (``backend``, ``model``, ``style``, ``votes``, ``neutralize``, ...) and their
+    defaults are :class:`rmr1_plugin.settings.JudgeSettings`'s; an evaluation names its backend
+    and adds the benchmark, the position policy (``position="both"`` judges both orders), the seed,
+    the batch size and ``generation`` (further :class:`~rmr1_plugin.backends.GenerationSettings`
+    fields, which win over ``max_new_tokens``/``temperature``).
+    """
 
     benchmark: str
     data: str
     split: str | None = None
     limit: int | None = None
     backend: str
-    model: str | None = None
     position: Position = "random"
-    votes: int = Field(1, ge=1)
-    style: Style = "instruct"
-    neutralize: bool = True
     seed: int = 0
     batch_size: int = Field(16, ge=1)
     generation: dict[str, Any] = Field(default_factory=dict)
     #: ``stop``: a backend failure ends the run (finished batches stay logged; rerun to resume);
     #: ``wrong``: the comparison is logged without a winner and counts as wrong.
     backend_errors: Literal["stop", "wrong"] = "stop"
+
+    @property
+    def prompt_style(self) -> Style:
+        """The prompt style the judge is asked in (``style``, else the one the model's name implies)."""
+        return resolve_style(self.style, self.model)
 
 
 def chosen_position(seed: int, pair_id: str) -> Literal["A", "B"]:
@@ -126,6 +135,7 @@ async def ajudge_all(
 ) -> int:
     """Judge every comparison not yet in ``log``, appending a line per comparison; returns how many were judged."""
     done = log.read()
+    style = settings.prompt_style
     todo = [p for p in pairs if p.id not in done]
     already = len(pairs) - len(todo)
     if already:
@@ -144,7 +154,7 @@ async def ajudge_all(
                 raise RuntimeError(f"the judge returned {len(verdicts)} verdicts for {len(batch)} pairs")
             log.append(
                 sample_record(settings.benchmark, p, pos, settings.position,
-                              jp.messages(settings.style, settings.neutralize), v)
+                              jp.messages(style, settings.neutralize), v)
                 for p, pos, jp, v in zip(batch, positions, judge_pairs, verdicts, strict=True)
             )
             judged += len(batch)
