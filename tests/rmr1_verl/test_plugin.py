@@ -82,7 +82,8 @@ def test_verl_can_turn_the_plugin_off(installed):
 def test_a_broken_install_never_breaks_import_verl(installed, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(installed / "rmr1_verl", broken / "rmr1_verl")
-    (broken / "rmr1_verl" / "groups.py").write_text("raise RuntimeError('disk ate this file')\n")
+    # a module the manager imports (rmr1_verl.groups was merged into rmr1_plugin.collector)
+    (broken / "rmr1_verl" / "verifiers.py").write_text("raise RuntimeError('disk ate this file')\n")
     result = run_python(LOOKUP, broken, installed)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == "MISSING"
