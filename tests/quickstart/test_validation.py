@@ -67,3 +67,25 @@ def test_reference_match_needs_one_reference_per_pair(memorised_judge):
     model, tokenizer = memorised_judge
     with pytest.raises(ValueError, match="one reference per pair, got 1 for 2"):
         encode_targets(tokenizer, task.every_position(TRIPLES[:1]), ["x"])
+
+
+def test_cpu_sft_trains_on_the_models_own_loss_which_is_trls_fused_loss(tmp_path):
+    """On CPU the quickstart's SFT skips TRL's fused LM-head loss (its per-position metrics cost a
+    quarter of a tiny model's step); the loss it trains on is the same number."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from rmr1_plugin.quickstart.pipeline import _model_loss_sft_trainer
+
+    path = build_tiny_model(tmp_path / "init", corpus=default_corpus() + task.corpus(), phrases=template_phrases(),
+                            vocab_size=1000, hidden_size=64, num_layers=2, max_positions=512, seed=0)
+    rows = Dataset.from_list(judge_sft_rows(TRIPLES))  # 8 rows: one batch, the same for both trainers
+    losses = {}
+    for name, trainer_class in (("fused", SFTTrainer), ("model", _model_loss_sft_trainer())):
+        args = SFTConfig(output_dir=str(tmp_path / name), max_steps=1, per_device_train_batch_size=8, logging_steps=1,
+                         report_to=[], use_cpu=True, bf16=False, save_strategy="no", max_length=512)
+        trainer = trainer_class(model=str(path), args=args, train_dataset=rows,
+                                processing_class=AutoTokenizer.from_pretrained(path))
+        trainer.train()
+        losses[name] = trainer.state.log_history[0]["loss"]
+    assert losses["model"] == pytest.approx(losses["fused"], rel=1e-4)
