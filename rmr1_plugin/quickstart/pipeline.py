@@ -62,14 +62,14 @@ class QuickstartConfig(BaseModel):
     # tiny models
     judge_layers: int = 3
     judge_hidden: int = 128
-    judge_heads: int = 4
+    judge_heads: int = 8
     policy_layers: int = 2
     policy_hidden: int = 128
     vocab_size: int = 1000
     # judge pre-training on plain sums, then SFT
     pretrain_steps: int = 0
     pretrain_batch: int = 32
-    sft_steps: int = 800
+    sft_steps: int = 1200
     sft_batch: int = 32
     sft_lr: float = 3e-3
     sft_eval_every: int = 50
@@ -107,7 +107,7 @@ class QuickstartConfig(BaseModel):
             "smoke": dict(sft_steps=30, rlvr_steps=2, warmup_steps=10, grpo_steps=2, eval_samples=4,
                           held_out_pairs=40, validation_pairs=40, judge_no_verdict="skip"),
             "default": {},
-            "full": dict(sft_steps=1600, rlvr_steps=32, warmup_steps=400, grpo_steps=60),
+            "full": dict(sft_steps=2000, rlvr_steps=32, warmup_steps=400, grpo_steps=60),
         }
         if name not in steps:
             raise ValueError(f"preset must be one of {sorted(steps)}, got {name!r}")
