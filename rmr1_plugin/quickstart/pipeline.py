@@ -284,12 +284,8 @@ def policy_correctness(path: str | Path, questions: list[tuple[int, int]],
 # --- training stages -----------------------------------------------------------------------
 
 
-def _on_cpu(config: QuickstartConfig) -> bool:
-    return config.device == "cpu" or (config.device is None and not _cuda())
-
-
 def _common_args(config: QuickstartConfig, out: Path) -> dict[str, Any]:
-    on_cpu = _on_cpu(config)
+    on_cpu = config.device == "cpu" or (config.device is None and not _cuda())
     return dict(
         output_dir=str(out), save_strategy="no", report_to=[], logging_steps=10, seed=config.seed,
         use_cpu=on_cpu, dataloader_num_workers=0, disable_tqdm=not config.progress_bars,
@@ -318,7 +314,7 @@ def sft(model_path: str | Path, rows: list[dict[str, Any]], out: Path, *, steps:
         max_steps=steps, per_device_train_batch_size=batch, learning_rate=lr, lr_scheduler_type="cosine",
         warmup_steps=max(1, steps // 20), weight_decay=0.0, max_length=512, **_common_args(config, out),
     )
-    trainer_class = _model_loss_sft_trainer() if _on_cpu(config) else SFTTrainer
+    trainer_class = _model_loss_sft_trainer() if args.use_cpu else SFTTrainer
     trainer = trainer_class(model=str(model_path), args=args, train_dataset=Dataset.from_list(rows),
                             processing_class=tokenizer, callbacks=callbacks)
     trainer.train()
